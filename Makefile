@@ -1,0 +1,85 @@
+# keeper: build, test, bench.
+#
+#   make               build bin/keeper (release, -Werror)
+#   make test          install what is missing, build, run every test
+#   make SANITIZE=1 test   the same under ASan + UBSan (objects in build/san)
+#   make bench         benchmarks, each figure beside its floor
+#   make deps          install Debian -dev packages and npm tools (.deps/)
+#
+# Objects live in build/rel or build/san so the two builds never mix.
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD := build/san
+OPT := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD := build/rel
+OPT := -O2 -g
+endif
+
+PKGS := libsecp256k1 libconfig libwebsockets libcurl openssl jansson
+# '=' not ':=': pkg-config runs when a recipe needs it, i.e. after `deps`.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC ?= cc
+CFLAGS_ALL = -std=c11 $(OPT) -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -I. $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lm $(LDLIBS)
+
+LIB_SRC := $(wildcard signer/*.c) $(filter-out keeper/main.c,$(wildcard keeper/*.c)) \
+	$(wildcard strategies/*.c)
+LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+BENCH_SRC := $(wildcard tests/bench_*.c)
+BENCH_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(BENCH_SRC))
+
+.PHONY: all deps test test-run bench bench-run clean
+.DEFAULT_GOAL := all
+
+ifeq ($(SANITIZE),1)
+all: $(BUILD)/keeper
+else
+all: bin/keeper
+endif
+
+bin/keeper: $(BUILD)/keeper
+	@mkdir -p bin
+	cp $< $@
+
+$(BUILD)/keeper: $(BUILD)/keeper/main.o $(BUILD)/libkeeper.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/libkeeper.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libkeeper.a tests/test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libkeeper.a $(LDLIBS_ALL) -lz
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+deps:
+	@sh tests/deps.sh
+
+# deps first, then a fresh make: pkg-config must see the installed libraries.
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+test-run: all $(BUILD)/keeper $(TEST_BIN)
+	@BUILD=$(BUILD) KEEPER=$(BUILD)/keeper sh tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: $(BUILD)/keeper $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+clean:
+	rm -rf build bin
