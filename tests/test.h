@@ -58,7 +58,7 @@ static void t_fail_msg(const char *file, int line, const char *fmt, ...)
 	t_fail_msg(__FILE__, __LINE__, "%s: got %s, want %s", #expr, kerr_name(t_e_), kerr_name(want)); } while (0)
 #define CHECK_OK(expr) CHECK_ERR(expr, KERR_OK)
 
-static void t_run(const char *name, void (*fn)(void))
+static __attribute__((unused)) void t_run(const char *name, void (*fn)(void))
 {
 	t_cur_name = name;
 	t_cur_failed = 0;
@@ -82,7 +82,7 @@ static int t_done(void)
 
 /* Read a whole file (gunzipping *.gz) into a NUL-terminated heap buffer.
  * Returns NULL (and prints why) on failure. */
-static char *t_read_file(const char *path, size_t *len_out)
+static __attribute__((unused)) char *t_read_file(const char *path, size_t *len_out)
 {
 	gzFile f = gzopen(path, "rb");
 	size_t cap = 1 << 16, len = 0;
