@@ -60,6 +60,8 @@ typedef enum {
 	KERR_TX_SIGNATURE = 203,    /* invalid v, r or s */
 	KERR_TX_RECOVER = 204,      /* public key recovery failed */
 	KERR_TX_CHAIN_ID = 205,     /* chain id does not match */
+	KERR_TX_FEE = 206,          /* priority fee above the max fee */
+	KERR_TX_GAS = 207,          /* gas limit below the intrinsic gas */
 
 	/* keys: 250..299 */
 	KERR_KEY_FORMAT = 250,      /* key file is not 0x + 64 hex digits */

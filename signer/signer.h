@@ -36,18 +36,21 @@ void signer_free(signer_t *s);
 
 /*
  * Load a key file: one "0x" + 64 hex digits, optionally followed by a
- * newline (or CRLF).  KERR_IO (errno set), KERR_KEY_PERMS, KERR_KEY_FORMAT,
- * KERR_KEY_INVALID.
+ * newline (or CRLF).  KERR_IO (errno set; also for a file that is not a
+ * regular file), KERR_KEY_PERMS, KERR_KEY_FORMAT, KERR_KEY_INVALID.  On any
+ * error the signer keeps the key it had (or none).
  */
 kerr_t signer_load_key_file(signer_t *s, const char *path);
 
 /*
  * Load a keystore v3 JSON file and decrypt it with the password in
- * password_path (its trailing newline, if any, is not part of the password).
- * scrypt or pbkdf2 (hmac-sha256), aes-128-ctr, MAC checked first:
- * KERR_KEYSTORE_PASSWORD for a wrong password.  Also KERR_IO, KERR_KEY_PERMS
- * (the password file), KERR_KEYSTORE_FORMAT, KERR_KEYSTORE_KDF,
- * KERR_KEYSTORE_CIPHER, KERR_KEY_INVALID.
+ * password_path (its trailing newline, if any, is not part of the password;
+ * nor is the CR of a CRLF).  scrypt or pbkdf2 (hmac-sha256), aes-128-ctr,
+ * MAC checked first: KERR_KEYSTORE_PASSWORD for a wrong password.  Also
+ * KERR_IO, KERR_KEY_PERMS (the password file), KERR_KEYSTORE_FORMAT (also
+ * when an "address" field is not the decrypted key's), KERR_KEYSTORE_KDF,
+ * KERR_KEYSTORE_CIPHER, KERR_KEY_INVALID, KERR_TOO_LONG (keystore over
+ * SIGNER_MAX_KEYSTORE, password over SIGNER_MAX_PASSWORD).
  */
 kerr_t signer_load_keystore(signer_t *s, const char *path,
 			    const char *password_path);
