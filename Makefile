@@ -39,16 +39,17 @@ BENCH_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(BENCH_SRC))
 .DEFAULT_GOAL := all
 
 ifeq ($(SANITIZE),1)
-all: $(BUILD)/keeper
+all: $(BUILD)/bin/keeper
 else
 all: bin/keeper
 endif
 
-bin/keeper: $(BUILD)/keeper
+bin/keeper: $(BUILD)/bin/keeper
 	@mkdir -p bin
 	cp $< $@
 
-$(BUILD)/keeper: $(BUILD)/keeper/main.o $(BUILD)/libkeeper.a
+$(BUILD)/bin/keeper: $(BUILD)/keeper/main.o $(BUILD)/libkeeper.a
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/libkeeper.a: $(LIB_OBJ)
@@ -72,13 +73,13 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory test-run
 
-test-run: all $(BUILD)/keeper $(TEST_BIN)
-	@BUILD=$(BUILD) KEEPER=$(BUILD)/keeper sh tests/run.sh
+test-run: all $(BUILD)/bin/keeper $(TEST_BIN)
+	@BUILD=$(BUILD) KEEPER=$(BUILD)/bin/keeper sh tests/run.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: $(BUILD)/keeper $(BENCH_BIN)
+bench-run: $(BUILD)/bin/keeper $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 
 clean:

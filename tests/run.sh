@@ -7,7 +7,7 @@
 # Environment: BUILD (build/rel or build/san), KEEPER (the binary under test).
 set -u
 BUILD=${BUILD:-build/rel}
-KEEPER=${KEEPER:-$BUILD/keeper}
+KEEPER=${KEEPER:-$BUILD/bin/keeper}
 export BUILD KEEPER
 total_p=0 total_f=0 broken=0
 out=$(mktemp)

@@ -1,0 +1,154 @@
+/*
+ * main: bin/keeper's entry point.  Finds the subcommand, hands it the rest
+ * of argv, and owns the help texts, so that `keeper help COMMAND`, a usage
+ * error and the README say the same thing.
+ *
+ * Commands not listed here (run, replay, record, import) are part of the
+ * interface contract but are not built yet; asking for one says so rather
+ * than pretending.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "keeper/cli.h"
+
+#ifndef KEEPER_VERSION
+#define KEEPER_VERSION "0.1.0"
+#endif
+
+typedef struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} command_t;
+
+static const char top_help[] =
+	"usage: keeper COMMAND [OPTIONS]\n"
+	"\n"
+	"A circuit-breaker keeper: watches an Ethereum node and price feeds and\n"
+	"signs pause() or liquidation transactions when a threshold trips.\n"
+	"\n"
+	"commands:\n"
+	"  check    validate a config file without connecting\n"
+	"  sign     print a signed raw transaction (EIP-1559 or legacy EIP-155)\n"
+	"  address  print the signer's EIP-55 checksummed address\n"
+	"  help     show help for a command\n"
+	"\n"
+	"not built yet (see README): run, replay, record, import\n"
+	"\n"
+	"keeper --version prints the version; keeper help COMMAND shows a command.\n"
+	"Exit status: 0 success, 1 runtime failure, 2 bad usage or invalid config.\n";
+
+static const command_t commands[] = {
+	{ "check", cmd_check,
+	  "usage: keeper check -c FILE\n"
+	  "\n"
+	  "Validate a config file without connecting to anything.  Prints 'ok'\n"
+	  "and exits 0, or prints every error found as FILE:LINE: message and\n"
+	  "exits 2.\n"
+	  "\n"
+	  "  -c, --config FILE   the config file (libconfig syntax)\n" },
+	{ "sign", cmd_sign,
+	  "usage: keeper sign --key-file F --chain-id N --nonce N --gas N --to 0xADDR\n"
+	  "                   [--value WEI] [--data 0xHEX]\n"
+	  "                   (--max-fee WEI --priority-fee WEI | --gas-price WEI)\n"
+	  "\n"
+	  "Print the signed raw transaction as 0x-hex on stdout: EIP-1559 (type 2)\n"
+	  "with --max-fee and --priority-fee, legacy EIP-155 with --gas-price.\n"
+	  "Numbers are decimal or 0x-hex; WEI values may be up to 2^256-1.\n"
+	  "\n"
+	  "  --key-file F        file holding one 0x-prefixed 64-hex-digit key\n"
+	  "                      (must not be readable by group or others)\n"
+	  "  --keystore F --password-file P\n"
+	  "                      a keystore v3 JSON file instead of --key-file\n"
+	  "  --chain-id N        chain id (1..2^64-1)\n"
+	  "  --nonce N           account nonce (0..2^64-2)\n"
+	  "  --gas N             gas limit\n"
+	  "  --to 0xADDR         recipient (mixed case must pass EIP-55)\n"
+	  "  --value WEI         value sent (default 0)\n"
+	  "  --data 0xHEX        calldata (default empty)\n"
+	  "  --max-fee WEI       max fee per gas (type 2)\n"
+	  "  --priority-fee WEI  max priority fee per gas (type 2)\n"
+	  "  --gas-price WEI     gas price (legacy)\n" },
+	{ "address", cmd_address,
+	  "usage: keeper address (--key-file F | --keystore F --password-file P)\n"
+	  "\n"
+	  "Print the signer's EIP-55 checksummed address.  Nothing else about the\n"
+	  "key is ever printed.\n"
+	  "\n"
+	  "  --key-file F        file holding one 0x-prefixed 64-hex-digit key\n"
+	  "  --keystore F        Web3 Secret Storage v3 JSON (scrypt or pbkdf2)\n"
+	  "  --password-file P   the keystore's password (a trailing newline is\n"
+	  "                      not part of it)\n" },
+};
+
+#define NCOMMANDS (sizeof commands / sizeof *commands)
+
+static const char *const planned[] = { "run", "replay", "record", "import" };
+
+static const command_t *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+const char *cli_help_text(const char *command)
+{
+	const command_t *c;
+	if (!command)
+		return top_help;
+	if (strcmp(command, "help") == 0)
+		return "usage: keeper help [COMMAND]\n";
+	c = find_command(command);
+	return c ? c->help : NULL;
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+	const char *help = cli_help_text(command);
+	va_list ap;
+	fputs("keeper: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fputs(help ? help : top_help, stderr);
+	return CLI_EXIT_USAGE;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const char *text;
+	if (argc > 2)
+		return cli_usage_error("help", "help takes at most one command");
+	text = cli_help_text(argc == 2 ? argv[1] : NULL);
+	if (!text)
+		return cli_usage_error(NULL, "no such command: %s", argv[1]);
+	fputs(text, stdout);
+	return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const command_t *c;
+	if (argc < 2)
+		return cli_usage_error(NULL, "no command given");
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("keeper %s\n", KEEPER_VERSION);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0
+	    || strcmp(argv[1], "-h") == 0)
+		return cmd_help(argc - 1, argv + 1);
+	c = find_command(argv[1]);
+	if (c)
+		return c->fn(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof planned / sizeof *planned; i++)
+		if (strcmp(argv[1], planned[i]) == 0)
+			return cli_usage_error(NULL, "'%s' is not built yet in this version",
+					       argv[1]);
+	return cli_usage_error(NULL, "unknown command: %s", argv[1]);
+}
