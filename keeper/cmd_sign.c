@@ -11,11 +11,10 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stddef.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "keeper/cli.h"
 #include "keeper/kerr.h"
@@ -24,31 +23,84 @@
 #include "signer/tx.h"
 #include "signer/u256.h"
 
+/* Every flag of both commands; a flag's value lands in f[F_…]. */
 enum {
-	OPT_KEY_FILE = 256, OPT_KEYSTORE, OPT_PASSWORD_FILE, OPT_CHAIN_ID,
-	OPT_NONCE, OPT_GAS, OPT_TO, OPT_VALUE, OPT_DATA, OPT_MAX_FEE,
-	OPT_PRIORITY_FEE, OPT_GAS_PRICE, OPT_HELP,
+	F_KEY_FILE, F_KEYSTORE, F_PASSWORD_FILE, F_CHAIN_ID, F_NONCE, F_GAS,
+	F_TO, F_VALUE, F_DATA, F_MAX_FEE, F_PRIORITY_FEE, F_GAS_PRICE,
+	F_COUNT,
+	F_HELP = F_COUNT,
 };
 
-typedef struct {
-	const char *key_file, *keystore, *password_file;
-} key_opts_t;
+typedef const char *flags_t[F_COUNT];
 
-/* Load the key named by the options; prints the reason on failure. */
-static int load_key(const char *cmd, const key_opts_t *k, signer_t **out)
+#define KEY_OPTIONS \
+	{ "key-file", required_argument, NULL, F_KEY_FILE }, \
+	{ "keystore", required_argument, NULL, F_KEYSTORE }, \
+	{ "password-file", required_argument, NULL, F_PASSWORD_FILE }, \
+	{ "help", no_argument, NULL, F_HELP }
+
+static const struct option sign_options[] = {
+	KEY_OPTIONS,
+	{ "chain-id", required_argument, NULL, F_CHAIN_ID },
+	{ "nonce", required_argument, NULL, F_NONCE },
+	{ "gas", required_argument, NULL, F_GAS },
+	{ "to", required_argument, NULL, F_TO },
+	{ "value", required_argument, NULL, F_VALUE },
+	{ "data", required_argument, NULL, F_DATA },
+	{ "max-fee", required_argument, NULL, F_MAX_FEE },
+	{ "priority-fee", required_argument, NULL, F_PRIORITY_FEE },
+	{ "gas-price", required_argument, NULL, F_GAS_PRICE },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option address_options[] = {
+	KEY_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+/*
+ * Collect the flags of cmd into f.  Returns CLI_EXIT_OK, CLI_EXIT_USAGE
+ * (message printed) or -1 when --help was asked for (help printed).
+ */
+static int collect_flags(const char *cmd, const struct option *opts, int argc,
+			 char **argv, flags_t f)
+{
+	int c, idx = 0;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":", opts, &idx)) != -1) {
+		if (c == F_HELP) {
+			fputs(cli_help_text(cmd), stdout);
+			return -1;
+		}
+		if (c == ':')
+			return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
+		if (c < 0 || c >= F_COUNT)
+			return cli_usage_error(cmd, "unknown option: %s", argv[optind - 1]);
+		if (f[c])
+			return cli_usage_error(cmd, "--%s given twice", opts[idx].name);
+		f[c] = optarg;
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument: %s", argv[optind]);
+	return CLI_EXIT_OK;
+}
+
+/* Load the key named by the flags; prints the reason on failure. */
+static int load_key(const char *cmd, const flags_t f, signer_t **out)
 {
 	signer_t *s = NULL;
 	const char *file;
 	int saved_errno;
 	kerr_t err;
 
-	if (k->key_file && k->keystore)
+	if (f[F_KEY_FILE] && f[F_KEYSTORE])
 		return cli_usage_error(cmd, "--key-file and --keystore exclude each other");
-	if (!k->key_file && !k->keystore)
+	if (!f[F_KEY_FILE] && !f[F_KEYSTORE])
 		return cli_usage_error(cmd, "missing --key-file (or --keystore with --password-file)");
-	if (k->keystore && !k->password_file)
+	if (f[F_KEYSTORE] && !f[F_PASSWORD_FILE])
 		return cli_usage_error(cmd, "--keystore needs --password-file");
-	if (k->key_file && k->password_file)
+	if (f[F_KEY_FILE] && f[F_PASSWORD_FILE])
 		return cli_usage_error(cmd, "--password-file goes with --keystore, not --key-file");
 
 	err = signer_new(&s);
@@ -57,24 +109,25 @@ static int load_key(const char *cmd, const key_opts_t *k, signer_t **out)
 		fprintf(stderr, "keeper: cannot start the signer: %s\n", kerr_str(err));
 		return CLI_EXIT_FAIL;
 	}
-	if (k->key_file) {
-		file = k->key_file;
+	if (f[F_KEY_FILE]) {
+		file = f[F_KEY_FILE];
 		err = signer_load_key_file(s, file);
+		saved_errno = errno;
 	} else {
-		file = k->keystore;
-		err = signer_load_keystore(s, k->keystore, k->password_file);
+		file = f[F_KEYSTORE];
+		err = signer_load_keystore(s, f[F_KEYSTORE], f[F_PASSWORD_FILE]);
+		saved_errno = errno;
 		/* Name the file the error is about.  Only the password file
 		 * must be private (the keystore is encrypted); an unreadable
 		 * file is the password file when the keystore reads fine. */
 		if (err == KERR_KEY_PERMS
-		    || (err == KERR_IO && access(k->keystore, R_OK) == 0))
-			file = k->password_file;
+		    || (err == KERR_IO && access(f[F_KEYSTORE], R_OK) == 0))
+			file = f[F_PASSWORD_FILE];
 	}
 	if (err == KERR_OK) {
 		*out = s;
 		return CLI_EXIT_OK;
 	}
-	saved_errno = errno;
 	signer_free(s);
 	switch (err) {
 	case KERR_IO:
@@ -95,7 +148,7 @@ static int load_key(const char *cmd, const key_opts_t *k, signer_t **out)
 		break;
 	case KERR_KEYSTORE_PASSWORD:
 		fprintf(stderr, "keeper: %s: wrong password (from %s)\n", file,
-			k->password_file);
+			f[F_PASSWORD_FILE]);
 		break;
 	default:
 		fprintf(stderr, "keeper: %s: %s\n", file, kerr_str(err));
@@ -132,120 +185,57 @@ static int wei_flag(const char *flag, const char *s, u256_t *out)
 	return CLI_EXIT_OK;
 }
 
-static const struct option sign_longopts[] = {
-	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
-	{ "keystore", required_argument, NULL, OPT_KEYSTORE },
-	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
-	{ "chain-id", required_argument, NULL, OPT_CHAIN_ID },
-	{ "nonce", required_argument, NULL, OPT_NONCE },
-	{ "gas", required_argument, NULL, OPT_GAS },
-	{ "to", required_argument, NULL, OPT_TO },
-	{ "value", required_argument, NULL, OPT_VALUE },
-	{ "data", required_argument, NULL, OPT_DATA },
-	{ "max-fee", required_argument, NULL, OPT_MAX_FEE },
-	{ "priority-fee", required_argument, NULL, OPT_PRIORITY_FEE },
-	{ "gas-price", required_argument, NULL, OPT_GAS_PRICE },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
-};
-
-/* The raw flag values, checked once all are seen. */
-typedef struct {
-	key_opts_t key;
-	const char *chain_id, *nonce, *gas, *to, *value, *data;
-	const char *max_fee, *priority_fee, *gas_price;
-} sign_args_t;
-
-static int collect_sign_args(int argc, char **argv, sign_args_t *a)
-{
-	int c, idx = 0;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":", sign_longopts, &idx)) != -1) {
-		const char **slot = NULL;
-		switch (c) {
-		case OPT_KEY_FILE: slot = &a->key.key_file; break;
-		case OPT_KEYSTORE: slot = &a->key.keystore; break;
-		case OPT_PASSWORD_FILE: slot = &a->key.password_file; break;
-		case OPT_CHAIN_ID: slot = &a->chain_id; break;
-		case OPT_NONCE: slot = &a->nonce; break;
-		case OPT_GAS: slot = &a->gas; break;
-		case OPT_TO: slot = &a->to; break;
-		case OPT_VALUE: slot = &a->value; break;
-		case OPT_DATA: slot = &a->data; break;
-		case OPT_MAX_FEE: slot = &a->max_fee; break;
-		case OPT_PRIORITY_FEE: slot = &a->priority_fee; break;
-		case OPT_GAS_PRICE: slot = &a->gas_price; break;
-		case OPT_HELP:
-			fputs(cli_help_text("sign"), stdout);
-			return -1;
-		case ':':
-			return cli_usage_error("sign", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("sign", "unknown option: %s", argv[optind - 1]);
-		}
-		if (*slot)
-			return cli_usage_error("sign", "--%s given twice", sign_longopts[idx].name);
-		*slot = optarg;
-	}
-	if (optind < argc)
-		return cli_usage_error("sign", "unexpected argument: %s", argv[optind]);
-	return CLI_EXIT_OK;
-}
-
 /* Fill tx from the flags; data_buf (TX_MAX_RAW bytes) receives calldata. */
-static int build_tx(const sign_args_t *a, tx_t *tx, uint8_t *data_buf)
+static int build_tx(const flags_t f, tx_t *tx, uint8_t *data_buf)
 {
 	int rc;
 	kerr_t err;
-	static const struct { const char *flag; size_t off; } required[] = {
-		{ "--chain-id", offsetof(sign_args_t, chain_id) },
-		{ "--nonce", offsetof(sign_args_t, nonce) },
-		{ "--gas", offsetof(sign_args_t, gas) },
-		{ "--to", offsetof(sign_args_t, to) },
+	static const struct { const char *name; int flag; } required[] = {
+		{ "--chain-id", F_CHAIN_ID }, { "--nonce", F_NONCE },
+		{ "--gas", F_GAS }, { "--to", F_TO },
 	};
 	for (size_t i = 0; i < sizeof required / sizeof *required; i++)
-		if (!*(const char *const *)((const char *)a + required[i].off))
-			return cli_usage_error("sign", "missing %s", required[i].flag);
+		if (!f[required[i].flag])
+			return cli_usage_error("sign", "missing %s", required[i].name);
 
 	memset(tx, 0, sizeof *tx);
-	if (a->gas_price) {
-		if (a->max_fee || a->priority_fee)
+	if (f[F_GAS_PRICE]) {
+		if (f[F_MAX_FEE] || f[F_PRIORITY_FEE])
 			return cli_usage_error("sign", "--gas-price (legacy) excludes "
 					       "--max-fee and --priority-fee (EIP-1559)");
 		tx->type = TX_LEGACY;
 		tx->eip155 = true;
-		if ((rc = wei_flag("--gas-price", a->gas_price, &tx->gas_price)))
+		if ((rc = wei_flag("--gas-price", f[F_GAS_PRICE], &tx->gas_price)))
 			return rc;
 	} else {
-		if (!a->max_fee || !a->priority_fee)
+		if (!f[F_MAX_FEE] || !f[F_PRIORITY_FEE])
 			return cli_usage_error("sign", "missing %s (or --gas-price for a "
 					       "legacy transaction)",
-					       a->max_fee ? "--priority-fee" : "--max-fee");
+					       f[F_MAX_FEE] ? "--priority-fee" : "--max-fee");
 		tx->type = TX_EIP1559;
-		if ((rc = wei_flag("--max-fee", a->max_fee, &tx->max_fee))
-		    || (rc = wei_flag("--priority-fee", a->priority_fee, &tx->max_priority_fee)))
+		if ((rc = wei_flag("--max-fee", f[F_MAX_FEE], &tx->max_fee))
+		    || (rc = wei_flag("--priority-fee", f[F_PRIORITY_FEE], &tx->max_priority_fee)))
 			return rc;
 	}
-	if ((rc = num_flag("--chain-id", a->chain_id, &tx->chain_id))
-	    || (rc = num_flag("--nonce", a->nonce, &tx->nonce))
-	    || (rc = num_flag("--gas", a->gas, &tx->gas_limit)))
+	if ((rc = num_flag("--chain-id", f[F_CHAIN_ID], &tx->chain_id))
+	    || (rc = num_flag("--nonce", f[F_NONCE], &tx->nonce))
+	    || (rc = num_flag("--gas", f[F_GAS], &tx->gas_limit)))
 		return rc;
 	if (tx->chain_id == 0)
 		return cli_usage_error("sign", "--chain-id: must be at least 1");
 	/* EIP-2681: the nonce is at most 2^64 - 2. */
 	if (tx->nonce == UINT64_MAX)
 		return cli_usage_error("sign", "--nonce: 2^64-1 is not a valid nonce (EIP-2681)");
-	err = addr_parse(&tx->to, a->to, strlen(a->to));
+	err = addr_parse(&tx->to, f[F_TO], strlen(f[F_TO]));
 	if (err != KERR_OK)
 		return cli_usage_error("sign", "--to: %s", kerr_str(err));
 	tx->has_to = true;
-	if (a->value && (rc = wei_flag("--value", a->value, &tx->value)))
+	if (f[F_VALUE] && (rc = wei_flag("--value", f[F_VALUE], &tx->value)))
 		return rc;
-	if (a->data) {
-		err = hex_decode(data_buf, TX_MAX_RAW - 1024, &tx->data_len, a->data,
-				 strlen(a->data));
-		if (err == KERR_OK && strncmp(a->data, "0x", 2) != 0 && strncmp(a->data, "0X", 2) != 0)
+	if (f[F_DATA]) {
+		err = hex_decode(data_buf, TX_MAX_RAW - 1024, &tx->data_len, f[F_DATA],
+				 strlen(f[F_DATA]));
+		if (err == KERR_OK && strncmp(f[F_DATA], "0x", 2) != 0 && strncmp(f[F_DATA], "0X", 2) != 0)
 			err = KERR_HEX_PREFIX;
 		if (err != KERR_OK)
 			return cli_usage_error("sign", "--data: %s", kerr_str(err));
@@ -258,19 +248,19 @@ int cmd_sign(int argc, char **argv)
 {
 	static uint8_t data[TX_MAX_RAW], raw[TX_MAX_RAW];
 	static char hex[2 * TX_MAX_RAW + 1];
-	sign_args_t a = { 0 };
+	flags_t f = { 0 };
 	signer_t *s = NULL;
 	size_t len;
 	tx_t tx;
 	kerr_t err;
 	int rc;
 
-	rc = collect_sign_args(argc, argv, &a);
+	rc = collect_flags("sign", sign_options, argc, argv, f);
 	if (rc != CLI_EXIT_OK)
 		return rc < 0 ? CLI_EXIT_OK : rc;
-	if ((rc = build_tx(&a, &tx, data)))
+	if ((rc = build_tx(f, &tx, data)))
 		return rc;
-	if ((rc = load_key("sign", &a.key, &s)))
+	if ((rc = load_key("sign", f, &s)))
 		return rc;
 	err = signer_sign_tx(s, &tx, raw, sizeof raw, &len, NULL);
 	signer_free(s);
@@ -285,43 +275,17 @@ int cmd_sign(int argc, char **argv)
 
 int cmd_address(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "key-file", required_argument, NULL, OPT_KEY_FILE },
-		{ "keystore", required_argument, NULL, OPT_KEYSTORE },
-		{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	key_opts_t k = { 0 };
 	char text[ADDR_TEXT_LEN];
+	flags_t f = { 0 };
 	signer_t *s = NULL;
 	addr_t addr;
 	kerr_t err;
-	int c, rc, idx = 0;
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":", longopts, &idx)) != -1) {
-		const char **slot;
-		switch (c) {
-		case OPT_KEY_FILE: slot = &k.key_file; break;
-		case OPT_KEYSTORE: slot = &k.keystore; break;
-		case OPT_PASSWORD_FILE: slot = &k.password_file; break;
-		case OPT_HELP:
-			fputs(cli_help_text("address"), stdout);
-			return CLI_EXIT_OK;
-		case ':':
-			return cli_usage_error("address", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("address", "unknown option: %s", argv[optind - 1]);
-		}
-		if (*slot)
-			return cli_usage_error("address", "--%s given twice", longopts[idx].name);
-		*slot = optarg;
-	}
-	if (optind < argc)
-		return cli_usage_error("address", "unexpected argument: %s", argv[optind]);
-	if ((rc = load_key("address", &k, &s)))
+	rc = collect_flags("address", address_options, argc, argv, f);
+	if (rc != CLI_EXIT_OK)
+		return rc < 0 ? CLI_EXIT_OK : rc;
+	if ((rc = load_key("address", f, &s)))
 		return rc;
 	err = signer_address(s, &addr);
 	signer_free(s);
