@@ -10,12 +10,14 @@
  * may do so (as libsecp256k1's tests do).
  *
  * t_read_file() reads a file whole, transparently gunzipping *.gz, so the
- * vector files stay compressed in the repository.
+ * vector files stay compressed in the repository; t_load_json() does the
+ * same and parses it, since most vector files are JSON.
  */
 #ifndef TESTS_TEST_H
 #define TESTS_TEST_H
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +116,25 @@ static __attribute__((unused)) char *t_read_file(const char *path, size_t *len_o
 	if (len_out)
 		*len_out = len;
 	return buf;
+}
+
+/* Read and parse a JSON file (gunzipping *.gz); the caller json_decref()s
+ * it.  Returns NULL (and prints why) on failure.  \u0000 is allowed because
+ * ethereum/tests writes the byte 0 that way. */
+static __attribute__((unused)) json_t *t_load_json(const char *path)
+{
+	json_error_t jerr;
+	json_t *root;
+	size_t len;
+	char *text = t_read_file(path, &len);
+
+	if (!text)
+		return NULL;
+	root = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
+	free(text);
+	if (!root)
+		printf("    %s: line %d: %s\n", path, jerr.line, jerr.text);
+	return root;
 }
 
 #endif

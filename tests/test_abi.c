@@ -437,8 +437,7 @@ static bool vector_matches(const char *type, const json_t *value, const char *en
 
 static void test_ethers_vectors(void)
 {
-	char *text = t_read_file("tests/vectors/ethers/abi.json.gz", NULL);
-	json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *root = t_load_json("tests/vectors/ethers/abi.json.gz");
 	size_t i, tuples = 0, tuples_ok = 0, bare = 0, bare_ok = 0;
 	json_t *e;
 
@@ -465,7 +464,6 @@ static void test_ethers_vectors(void)
 	       json_array_size(root));
 	CHECK(tuples > 0 && bare > 0);
 	json_decref(root);
-	free(text);
 }
 
 int main(void)

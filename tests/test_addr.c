@@ -78,8 +78,7 @@ static void test_eip55_examples(void)
 
 static void test_ethers_accounts(void)
 {
-	char *text = t_read_file("tests/vectors/ethers/accounts.json.gz", NULL);
-	json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *root = t_load_json("tests/vectors/ethers/accounts.json.gz");
 	size_t i, ok = 0;
 	json_t *e;
 
@@ -94,7 +93,6 @@ static void test_ethers_accounts(void)
 	printf("    accounts.json addresses: %zu/%zu\n", ok, json_array_size(root));
 	CHECK(json_array_size(root) > 0);
 	json_decref(root);
-	free(text);
 }
 
 static void test_parse_errors(void)

@@ -169,8 +169,7 @@ static bool round_trips(const char *text)
 
 static void test_vectors(void)
 {
-	char *text = t_read_file("tests/vectors/ethers/hashes.json.gz", NULL);
-	json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *root = t_load_json("tests/vectors/ethers/hashes.json.gz");
 	size_t i, ok = 0;
 	json_t *e;
 
@@ -185,7 +184,6 @@ static void test_vectors(void)
 	printf("    hashes.json data: %zu/%zu\n", ok, json_array_size(root));
 	CHECK(json_array_size(root) > 0);
 	json_decref(root);
-	free(text);
 }
 
 int main(void)

@@ -29,8 +29,7 @@ static void digest_hex(const uint8_t *in, size_t n, char out[65])
 
 static void test_ethers_vectors(void)
 {
-	char *text = t_read_file("tests/vectors/ethers/hashes.json.gz", NULL);
-	json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *root = t_load_json("tests/vectors/ethers/hashes.json.gz");
 	size_t i, ok = 0;
 	json_t *e;
 
@@ -56,7 +55,6 @@ static void test_ethers_vectors(void)
 	printf("    hashes.json keccak256: %zu/%zu\n", ok, json_array_size(root));
 	CHECK_EQ_INT(json_array_size(root), 257);
 	json_decref(root);
-	free(text);
 }
 
 static void test_rate_boundary(void)

@@ -186,21 +186,9 @@ static bool check_case(const char *name, const json_t *value,
 	return ok;
 }
 
-static json_t *load_json(const char *path)
-{
-	char *text = t_read_file(path, NULL);
-	json_error_t jerr;
-	/* ethereum/tests writes the byte 0 as \u0000. */
-	json_t *root = text ? json_loads(text, JSON_ALLOW_NUL, &jerr) : NULL;
-	if (text && !root)
-		printf("    %s: %s\n", path, jerr.text);
-	free(text);
-	return root;
-}
-
 static void test_ethers_vectors(void)
 {
-	json_t *root = load_json("tests/vectors/ethers/rlp.json.gz");
+	json_t *root = t_load_json("tests/vectors/ethers/rlp.json.gz");
 	size_t i, ok = 0;
 	json_t *e;
 
@@ -221,7 +209,7 @@ static void test_ethers_vectors(void)
 
 static void test_ethereum_valid(void)
 {
-	json_t *root = load_json("tests/vectors/ethereum-tests/RLPTests/rlptest.json");
+	json_t *root = t_load_json("tests/vectors/ethereum-tests/RLPTests/rlptest.json");
 	const char *name;
 	size_t ok = 0;
 	json_t *c;
@@ -279,7 +267,7 @@ static const struct {
 
 static void test_ethereum_invalid(void)
 {
-	json_t *root = load_json("tests/vectors/ethereum-tests/RLPTests/invalidRLPTest.json");
+	json_t *root = t_load_json("tests/vectors/ethereum-tests/RLPTests/invalidRLPTest.json");
 	const size_t nexpect = sizeof invalid_expect / sizeof invalid_expect[0];
 	const char *name;
 	size_t rejected = 0;

@@ -57,9 +57,8 @@ static void addr_text(const signer_t *s, char out[ADDR_TEXT_LEN])
 
 static void test_accounts(void)
 {
-	size_t len, i;
-	char *text = t_read_file("tests/vectors/ethers/accounts.json.gz", &len);
-	json_t *root;
+	size_t i;
+	json_t *root = t_load_json("tests/vectors/ethers/accounts.json.gz");
 	signer_t *s = NULL;
 	int ok = 0, total = 0, invalid = 0;
 	static const char *const bad_keys[] = {
@@ -69,11 +68,9 @@ static void test_accounts(void)
 		"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
 	};
 
-	CHECK(text != NULL);
-	if (!text)
+	CHECK(root != NULL);
+	if (!root)
 		return;
-	root = json_loadb(text, len, 0, NULL);
-	free(text);
 	CHECK(json_is_array(root));
 	CHECK_OK(signer_new(&s));
 	if (!s)
@@ -625,11 +622,7 @@ static void test_sign_hash(void)
 
 int main(void)
 {
-	size_t len;
-	char *text = t_read_file("tests/vectors/ethers/wallets.json.gz", &len);
-
-	wallets = text ? json_loadb(text, len, 0, NULL) : NULL;
-	free(text);
+	wallets = t_load_json("tests/vectors/ethers/wallets.json.gz");
 	RUN(test_accounts);
 	RUN(test_wallets);
 	RUN(test_key_files);

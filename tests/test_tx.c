@@ -178,22 +178,18 @@ static const char *const kind_name[K_N] = { "Legacy", "Eip155", "London" };
 
 static void test_ethers_transactions(void)
 {
-	size_t len, i, n;
-	char *text = t_read_file("tests/vectors/ethers/transactions.json.gz",
-				 &len);
-	json_t *root;
+	size_t i, n;
+	json_t *root = t_load_json("tests/vectors/ethers/transactions.json.gz");
 	signer_t *s = NULL;
 	int unsigned_ok[K_N] = { 0 }, signed_ok[K_N] = { 0 }, total[K_N] = { 0 };
 	int rt_ok = 0, rt_total = 0, no_chain = 0, entries = 0;
 
-	CHECK(text != NULL);
-	if (!text)
+	CHECK(root != NULL);
+	if (!root)
 		return;
-	root = json_loadb(text, len, 0, NULL);
-	free(text);
 	CHECK(json_is_array(root));
 	CHECK_OK(signer_new(&s));
-	if (!root || !s)
+	if (!s)
 		goto out;
 	for (i = 0; i < json_array_size(root); i++) {
 		const json_t *e = json_array_get(root, i);

@@ -453,9 +453,7 @@ static bool is_bare_int_type(const char *type)
 
 static void test_abi_numbers(void)
 {
-	const char *path = "tests/vectors/ethers/abi.json.gz";
-	char *text = t_read_file(path, NULL);
-	json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *root = t_load_json("tests/vectors/ethers/abi.json.gz");
 	size_t i, eligible = 0, matched = 0;
 	json_t *e;
 
@@ -475,7 +473,6 @@ static void test_abi_numbers(void)
 	printf("    abi.json uintN/intN values: %zu/%zu\n", matched, eligible);
 	CHECK(eligible > 0);
 	json_decref(root);
-	free(text);
 }
 
 int main(void)
