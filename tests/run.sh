@@ -9,6 +9,9 @@ set -u
 BUILD=${BUILD:-build/rel}
 KEEPER=${KEEPER:-$BUILD/bin/keeper}
 export BUILD KEEPER
+# Sanitizer builds: leaks inside third-party libraries are listed there.
+LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
+export LSAN_OPTIONS
 total_p=0 total_f=0 broken=0
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
