@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="make gcc libc6-dev pkg-config libsecp256k1-dev libconfig-dev \
-libwebsockets-dev libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev \
+libwebsockets-dev libcurl4-openssl-dev libssl-dev libjansson-dev libjsmn-dev zlib1g-dev \
 ca-certificates"
 missing=""
 for p in $PKGS; do
