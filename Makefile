@@ -84,3 +84,31 @@ bench-run: $(BUILD)/bin/keeper $(BENCH_BIN)
 
 clean:
 	rm -rf build bin
+
+# ---- proto: event-loop prototypes of keeper issue 3 (tests/proto/RESULTS.md)
+# Not part of `all`, `test` or `bench`.  `make proto` builds them into
+# $(BUILD)/proto/; `make proto-run` starts tests/proto's server on 127.0.0.1,
+# measures both designs (ROUNDS=3 by default) and stops the server.
+PROTO_PKGS := libwebsockets libcurl jansson libuv
+PROTO_CFLAGS = $(shell pkg-config --cflags $(PROTO_PKGS) 2>/dev/null)
+PROTO_LIBS = $(shell pkg-config --libs $(PROTO_PKGS) 2>/dev/null)
+PROTO_BIN := $(addprefix $(BUILD)/proto/,proto_server loop_lws loop_uv)
+
+.PHONY: proto proto-bin proto-run
+proto: deps
+	@sh tests/proto/deps.sh
+	@$(MAKE) --no-print-directory proto-bin
+
+proto-bin: $(PROTO_BIN)
+
+$(BUILD)/proto/proto_server: tests/proto/proto_server.c tests/proto/proto.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PROTO_CFLAGS) -o $@ $< $(PROTO_LIBS) -lm
+
+$(BUILD)/proto/loop_%: tests/proto/loop_%.c tests/proto/proto.c tests/proto/proto.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PROTO_CFLAGS) -o $@ $< tests/proto/proto.c $(PROTO_LIBS) -lm
+
+proto-run: proto
+	@BUILD=$(BUILD) sh tests/proto/run.sh
+# ---- end proto
