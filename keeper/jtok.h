@@ -19,8 +19,9 @@
  *
  * jansson builds a heap document per frame: ~100 malloc calls, ~19x the
  * time of jtok_parse and ~10x that of the whole frame-to-event parse.
- * jsmn is zero-copy but slower here and not strict, even with JSMN_STRICT: it accepts {"a" "b"}, [1 2], {"a":1,}, [1,,2], 01, 1.2.3,
- * -, tru, 1e, {}{} and strings with raw control bytes, invalid UTF-8 or
+ * jsmn is zero-copy but slower here and not strict, even with JSMN_STRICT:
+ * it accepts {"a" "b"}, [1 2], {"a":1,}, [1,,2], 01, 1.2.3, -, tru, 1e,
+ * {}{} and strings with raw control bytes, invalid UTF-8 or
  * lone surrogates, and its tokens carry no link past a subtree, so
  * skipping a member is a scan.  A malformed frame must be refused, not
  * half-read, and a validating pass on top of jsmn would cost more again.
