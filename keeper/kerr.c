@@ -58,6 +58,14 @@ const char *kerr_str(kerr_t err)
 	case KERR_CRYPTO: return "the crypto library failed";
 	case KERR_CONFIG_SYNTAX: return "config syntax error";
 	case KERR_CONFIG_INVALID: return "invalid config";
+	case KERR_RPC_ERROR: return "the node answered with a JSON-RPC error";
+	case KERR_RPC_REPLY: return "reply is not a valid JSON-RPC 2.0 response";
+	case KERR_RPC_ID: return "reply id does not match the request";
+	case KERR_RPC_HTTP: return "HTTP error status";
+	case KERR_RPC_TIMEOUT: return "no reply within the timeout";
+	case KERR_RPC_CONNECT: return "could not connect to the endpoint";
+	case KERR_RPC_TRANSPORT: return "sending or receiving failed";
+	case KERR_RPC_BUSY: return "too many requests in flight";
 	}
 	return "unknown error";
 }
@@ -116,6 +124,14 @@ const char *kerr_name(kerr_t err)
 	case KERR_CRYPTO: return "KERR_CRYPTO";
 	case KERR_CONFIG_SYNTAX: return "KERR_CONFIG_SYNTAX";
 	case KERR_CONFIG_INVALID: return "KERR_CONFIG_INVALID";
+	case KERR_RPC_ERROR: return "KERR_RPC_ERROR";
+	case KERR_RPC_REPLY: return "KERR_RPC_REPLY";
+	case KERR_RPC_ID: return "KERR_RPC_ID";
+	case KERR_RPC_HTTP: return "KERR_RPC_HTTP";
+	case KERR_RPC_TIMEOUT: return "KERR_RPC_TIMEOUT";
+	case KERR_RPC_CONNECT: return "KERR_RPC_CONNECT";
+	case KERR_RPC_TRANSPORT: return "KERR_RPC_TRANSPORT";
+	case KERR_RPC_BUSY: return "KERR_RPC_BUSY";
 	}
 	return "KERR_UNKNOWN";
 }

@@ -76,6 +76,16 @@ typedef enum {
 	/* config: 300..349 */
 	KERR_CONFIG_SYNTAX = 300,   /* libconfig could not parse the file */
 	KERR_CONFIG_INVALID = 301,  /* parsed, but one or more values are wrong */
+
+	/* JSON-RPC client: 400..449 */
+	KERR_RPC_ERROR = 400,       /* the node answered with a JSON-RPC error */
+	KERR_RPC_REPLY = 401,       /* reply is JSON but not a valid JSON-RPC 2.0 response */
+	KERR_RPC_ID = 402,          /* reply id does not match the request */
+	KERR_RPC_HTTP = 403,        /* HTTP status other than 2xx */
+	KERR_RPC_TIMEOUT = 404,     /* no reply within the timeout */
+	KERR_RPC_CONNECT = 405,     /* could not connect to the endpoint */
+	KERR_RPC_TRANSPORT = 406,   /* sending or receiving failed mid-way */
+	KERR_RPC_BUSY = 407,        /* every in-flight request slot is taken */
 } kerr_t;
 
 /* A short, static, human-readable description of err; never NULL. */
