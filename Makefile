@@ -64,6 +64,14 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libkeeper.a tests/test.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libkeeper.a $(LDLIBS_ALL) -lz
 
+# tests/feedsrv.c is not a test but the websocket/HTTP peer that test_ws
+# and test_http start (they find it beside themselves).
+$(BUILD)/tests/feedsrv: tests/feedsrv.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
+
+$(BUILD)/tests/test_ws $(BUILD)/tests/test_http: $(BUILD)/tests/feedsrv tests/feedsrv.h
+
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 deps:
@@ -73,7 +81,7 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory test-run
 
-test-run: all $(BUILD)/bin/keeper $(TEST_BIN)
+test-run: all $(BUILD)/bin/keeper $(TEST_BIN) $(BUILD)/tests/feedsrv
 	@BUILD=$(BUILD) KEEPER=$(BUILD)/bin/keeper sh tests/run.sh
 
 bench: deps
