@@ -126,6 +126,22 @@ typedef struct {
 	};
 } event_t;
 
+/*
+ * Where producers (the node connection, the feeds, replay) hand events.
+ * Called synchronously on the loop; ev and the views inside it are valid
+ * only during the call.
+ */
+typedef void (*event_sink_fn)(void *ctx, const event_t *ev);
+
+/*
+ * Where producers hand every frame exactly as received, before parsing, for
+ * `keeper record`: src is the feed's name or "node", wall_ms the arrival time
+ * in ms since the epoch.  The frame is not NUL-terminated and is valid only
+ * during the call.
+ */
+typedef void (*event_frame_fn)(void *ctx, const char *src, const char *frame,
+			       size_t len, int64_t wall_ms);
+
 /* "price", "pending_tx", "log", "head", "feed_stale", "feed_back";
  * "unknown" for anything else.  For logs and metrics. */
 const char *event_kind_name(event_kind_t kind);
