@@ -927,13 +927,21 @@ static void judge(rpc_client_t *c, struct slot *s, size_t ep,
 				mark_up(c, ep);
 			}
 		} else if (!ok_status) {
-			/* Not a JSON-RPC error: what counts is the status. */
+			/* Not a JSON-RPC error: what counts is the status.
+			 * 401, 403 and 404 say the endpoint itself is wrong
+			 * (an expired API key, a mistyped path), not the
+			 * call, so another endpoint may well serve it. */
 			j->err = KERR_RPC_HTTP;
 			j->parsed = false;
 			j->what = NULL;
 			j->result = JTOK_NONE;
-			st->fail[RPC_FAIL_HTTP_OTHER]++;
-			mark_up(c, ep);
+			if (status == 401 || status == 403 || status == 404) {
+				j->failover = true;
+				mark_down(c, ep, RPC_FAIL_HTTP_OTHER);
+			} else {
+				st->fail[RPC_FAIL_HTTP_OTHER]++;
+				mark_up(c, ep);
+			}
 		} else if (err == KERR_TOO_LONG && !j->parsed) {
 			j->err = KERR_TOO_LONG;
 			st->fail[RPC_FAIL_TOO_LARGE]++;

@@ -29,7 +29,9 @@
  * to the next endpoint on a timeout, a connection error, a send/receive
  * error, HTTP 5xx or 429, a malformed reply (not JSON, not JSON-RPC 2.0,
  * wrong id: the endpoint is not speaking the protocol, e.g. a proxy's HTML
- * page), and a JSON-RPC error of kind RPC_E_RATE_LIMITED (the node declined
+ * page), HTTP 401, 403 and 404 without a JSON-RPC error body (the endpoint
+ * is unusable: an expired or wrong API key, a mistyped URL path), and a
+ * JSON-RPC error of kind RPC_E_RATE_LIMITED (the node declined
  * to serve us, as with 429; another endpoint may well serve).  Each endpoint
  * is tried at most once per call.  The failing endpoint is marked down for
  * backoff_ms, doubling with each consecutive failure up to backoff_max_ms,
@@ -38,7 +40,7 @@
  * tried anyway, because a keeper that stops trying while its pause
  * transaction waits is worse than one that spends a timeout.  Other JSON-RPC
  * errors are answers (the node understood and refused) and HTTP 1xx, 3xx and
- * 4xx other than 429 are errors of the call: neither fails over.  A 4xx
+ * the other 4xx are errors of the call: neither fails over.  A 4xx
  * whose body is a JSON-RPC error reply (besu answers invalid params with
  * 400; Infura's exhausted credit is 402 with a JSON-RPC error) is reported
  * as that error, with the status, and fails over if it is rate limiting.  A reply over the size limit

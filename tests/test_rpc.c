@@ -962,18 +962,42 @@ static void test_http_4xx_no_failover(void)
 	CHECK_EQ_INT(g.kind, RPC_E_INVALID_PARAMS);
 	CHECK_EQ_STR(g.msg, "Invalid params");
 
-	/* 404, 401 and a result under a 4xx: the status decides. */
+	/* 405 and a result under a 4xx: the status decides. */
 	g = (got_t){ 0 };
-	script(0, RPC_NET_OK, 404, "");
-	script(0, RPC_NET_OK, 401, "{\"jsonrpc\":\"2.0\",\"id\":@ID,\"result\":\"0x1\"}");
+	script(0, RPC_NET_OK, 405, "");
+	script(0, RPC_NET_OK, 410, "{\"jsonrpc\":\"2.0\",\"id\":@ID,\"result\":\"0x1\"}");
 	CHECK_OK(rpc_block_number(c, on_reply, &g, NULL));
 	CHECK_OK(rpc_block_number(c, on_reply, &g, NULL));
 	deliver_all();
 	CHECK_EQ_INT(g.calls, 2);
 	CHECK_ERR(g.err, KERR_RPC_HTTP);
-	CHECK_EQ_INT(g.http, 401);
+	CHECK_EQ_INT(g.http, 410);
+	CHECK_EQ_INT(F.sends[1], 0);
+
+	/* A 404 carrying a JSON-RPC error is that error, not an endpoint
+	 * problem: no failover either. */
+	g = (got_t){ 0 };
+	script(0, RPC_NET_OK, 404, "{\"jsonrpc\":\"2.0\",\"id\":@ID,\"error\":"
+		   "{\"code\":-32601,\"message\":\"Method not found\"}}");
+	CHECK_OK(rpc_block_number(c, on_reply, &g, NULL));
+	deliver_all();
+	CHECK_ERR(g.err, KERR_RPC_ERROR);
+	CHECK_EQ_INT(g.http, 404);
+	CHECK_EQ_INT(g.kind, RPC_E_METHOD_NOT_FOUND);
 	CHECK_EQ_INT(F.sends[1], 0);
 	rpc_free(c);
+}
+
+/* 401, 403 and 404 without a JSON-RPC error: the endpoint is unusable
+ * (expired key, wrong path), so the call moves on, as for a 5xx. */
+static void test_http_endpoint_failover(void)
+{
+	check_failover(RPC_NET_OK, 401, "", RPC_FAIL_HTTP_OTHER, "401");
+	check_failover(RPC_NET_OK, 401, "{\"jsonrpc\":\"2.0\",\"id\":@ID,\"result\":\"0x1\"}",
+		       RPC_FAIL_HTTP_OTHER, "401+result");
+	check_failover(RPC_NET_OK, 403, "{\"message\":\"invalid key\"}",
+		       RPC_FAIL_HTTP_OTHER, "403");
+	check_failover(RPC_NET_OK, 404, "<html>Not Found</html>", RPC_FAIL_HTTP_OTHER, "404");
 }
 
 static void test_all_down_then_backoff_expiry(void)
@@ -1687,6 +1711,7 @@ int main(void)
 	RUN(test_failover);
 	RUN(test_failover_rate_limited);
 	RUN(test_http_4xx_no_failover);
+	RUN(test_http_endpoint_failover);
 	RUN(test_all_down_then_backoff_expiry);
 	RUN(test_all_down_still_tried);
 	RUN(test_failover_prefers_earliest_recovery);
