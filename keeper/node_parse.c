@@ -114,10 +114,9 @@ static kerr_t hex_view(const jtok_doc_t *d, size_t i, event_hex_t *out)
 
 /* Token index of every known field among obj's members; JTOK_NONE if
  * absent.  KERR_JSON on a repeated field. */
-static kerr_t collect(node_parser_t *p, size_t obj, size_t idx[NFIELDS])
+static kerr_t collect(node_parser_t *p, const jtok_doc_t *d, size_t obj,
+		      size_t idx[NFIELDS])
 {
-	const jtok_doc_t *d = &p->doc;
-
 	for (int f = 0; f < NFIELDS; f++)
 		idx[f] = JTOK_NONE;
 	for (size_t k = jtok_first(d, obj); k != JTOK_NONE; k = jtok_after(d, obj, k)) {
@@ -141,9 +140,9 @@ static kerr_t collect(node_parser_t *p, size_t obj, size_t idx[NFIELDS])
 /* Run a reader on field f; on error name the field. */
 #define READ(f, call) do { kerr_t e_ = (call); if (e_) return at(p, fields[f].what, e_); } while (0)
 
-static kerr_t parse_tx(node_parser_t *p, const size_t idx[NFIELDS], event_tx_t *tx)
+static kerr_t parse_tx(node_parser_t *p, const jtok_doc_t *d,
+		       const size_t idx[NFIELDS], event_tx_t *tx)
 {
-	const jtok_doc_t *d = &p->doc;
 	uint64_t type = 0;
 
 	NEED(F_HASH);
@@ -187,10 +186,9 @@ static kerr_t parse_tx(node_parser_t *p, const size_t idx[NFIELDS], event_tx_t *
 	return KERR_OK;
 }
 
-static kerr_t parse_head(node_parser_t *p, const size_t idx[NFIELDS], event_head_t *h)
+static kerr_t parse_head(node_parser_t *p, const jtok_doc_t *d,
+			 const size_t idx[NFIELDS], event_head_t *h)
 {
-	const jtok_doc_t *d = &p->doc;
-
 	NEED(F_NUMBER);
 	NEED(F_HASH);
 	NEED(F_PARENT_HASH);
@@ -207,9 +205,9 @@ static kerr_t parse_head(node_parser_t *p, const size_t idx[NFIELDS], event_head
 	return KERR_OK;
 }
 
-static kerr_t parse_log(node_parser_t *p, const size_t idx[NFIELDS], event_log_t *l)
+static kerr_t parse_log(node_parser_t *p, const jtok_doc_t *d,
+			const size_t idx[NFIELDS], event_log_t *l)
 {
-	const jtok_doc_t *d = &p->doc;
 	size_t arr;
 
 	NEED(F_ADDRESS);
@@ -329,19 +327,55 @@ kerr_t node_parse_frame(node_parser_t *p, const char *frame, size_t len,
 	}
 	if (jtok_type(d, res) != JTOK_OBJECT)
 		return at(p, "params.result", KERR_JSON);
-	if ((err = collect(p, res, idx)))
+	if ((err = collect(p, d, res, idx)))
 		return err;
 	if (idx[F_TOPICS] != JTOK_NONE) {
 		ev->kind = EV_LOG;
-		return parse_log(p, idx, &ev->log);
+		return parse_log(p, d, idx, &ev->log);
 	}
 	if (idx[F_PARENT_HASH] != JTOK_NONE) {
 		ev->kind = EV_HEAD;
-		return parse_head(p, idx, &ev->head);
+		return parse_head(p, d, idx, &ev->head);
 	}
 	if (idx[F_FROM] != JTOK_NONE) {
 		ev->kind = EV_PENDING_TX;
-		return parse_tx(p, idx, &ev->tx);
+		return parse_tx(p, d, idx, &ev->tx);
 	}
 	return at(p, "params.result", KERR_JSON);
+}
+
+/*
+ * A reply's object: the same fields and readers as a notification's
+ * result.  The names at fault lose their "params." (every field's `what`
+ * starts with "params.result."), so a log line says "result.gasPrice".
+ */
+static kerr_t parse_object(node_parser_t *p, const jtok_doc_t *d, size_t obj,
+			   event_kind_t kind, event_t *ev)
+{
+	size_t idx[NFIELDS];
+	kerr_t err;
+
+	p->what = NULL;
+	memset(ev, 0, sizeof *ev);
+	ev->kind = kind;
+	if (!d || obj >= d->n || jtok_type(d, obj) != JTOK_OBJECT)
+		err = at(p, "params.result", KERR_JSON);
+	else if (!(err = collect(p, d, obj, idx)))
+		err = kind == EV_LOG ? parse_log(p, d, idx, &ev->log)
+				     : parse_tx(p, d, idx, &ev->tx);
+	if (err && p->what && strncmp(p->what, "params.", 7) == 0)
+		p->what += 7;
+	return err;
+}
+
+kerr_t node_parse_tx_object(node_parser_t *p, const jtok_doc_t *d, size_t obj,
+			    event_t *ev)
+{
+	return parse_object(p, d, obj, EV_PENDING_TX, ev);
+}
+
+kerr_t node_parse_log_object(node_parser_t *p, const jtok_doc_t *d, size_t obj,
+			     event_t *ev)
+{
+	return parse_object(p, d, obj, EV_LOG, ev);
 }

@@ -98,4 +98,20 @@ void node_parse_release(node_parser_t *p);
 kerr_t node_parse_frame(node_parser_t *p, const char *frame, size_t len,
 			node_frame_t *f, event_t *ev);
 
+/*
+ * One object inside a JSON-RPC reply, already tokenised in d (token obj):
+ * a transaction object (eth_getTransactionByHash's result, for nodes that
+ * notify pending transactions as hashes) into an EV_PENDING_TX, or a log
+ * object (an element of eth_getLogs's result) into an EV_LOG, by the field
+ * rules above.  d is p->doc after node_parse_frame() returned a reply, or
+ * any other document (rpc's); hex views point into d's text.  p only
+ * records the field at fault, as "result.FIELD" ("result" when obj is not
+ * an object).  Errors as node_parse_frame's; KERR_JSON when obj is no
+ * object.
+ */
+kerr_t node_parse_tx_object(node_parser_t *p, const jtok_doc_t *d, size_t obj,
+			    event_t *ev);
+kerr_t node_parse_log_object(node_parser_t *p, const jtok_doc_t *d, size_t obj,
+			     event_t *ev);
+
 #endif

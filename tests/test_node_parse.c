@@ -9,7 +9,11 @@
  *   Berlin head without base fee, calldata selectors);
  * - hostile frames built from the real ones: truncated at every byte,
  *   oversized, wrong JSON types, bad hex, overflow, missing and duplicate
- *   members, too many topics, deep nesting, odd envelopes and ids.
+ *   members, too many topics, deep nesting, odd envelopes and ids;
+ * - objects inside replies (node_parse_tx_object, node_parse_log_object):
+ *   every notified transaction and log, put in eth_getTransactionByHash's
+ *   and eth_getLogs's shapes, gives the same event; errors name
+ *   "result.FIELD".
  */
 #include <jansson.h>
 
@@ -649,6 +653,155 @@ static void test_limits_in_frames(void)
 			     "\"v\":123456789012345678901234567890123456789012345678901234567890e999999", &f, &ev));
 }
 
+/* ---- objects inside replies (node_parse_tx_object, node_parse_log_object) */
+
+static bool same_view(const event_hex_t *a, const char *b, size_t blen)
+{
+	return a->len == blen && memcmp(a->p, b, blen) == 0;
+}
+
+/*
+ * Every full transaction and every log anvil notified, put as the result of
+ * a reply (eth_getTransactionByHash's shape) and, for logs, as elements of
+ * one result array (eth_getLogs's shape), gives the same event as the
+ * notification did.
+ */
+static void test_reply_objects(void)
+{
+	char logs_arr[65536];
+	size_t arr_len = 1, len;
+	int n, ntx = 0, nlog = 0;
+	event_t want_logs[8];
+	static char want_data[8][16384];
+	size_t want_data_len[8];
+	const char *l;
+
+	logs_arr[0] = '[';
+	for (n = 1; (l = line_of(stream, n, &len)); n++) {
+		node_frame_t f, rf;
+		event_t ev, got;
+		size_t res;
+		jtok_view_t v;
+		char reply[16384], view[4096];
+		size_t vlen;
+		int rl;
+
+		if (parse_n(l, len, &f, &ev) != KERR_OK || f.kind != NODE_FRAME_EVENT)
+			continue;
+		if (ev.kind == EV_HEAD || (ev.kind == EV_PENDING_TX && !ev.tx.full))
+			continue;
+		CHECK_OK(jtok_path(&np.doc, 0, "params.result", 13, &res));
+		v = jtok_text(&np.doc, res);
+		if (ev.kind == EV_LOG) {
+			CHECK(nlog < 8 && arr_len + v.len + 2 < sizeof logs_arr);
+			if (nlog >= 8 || arr_len + v.len + 2 >= sizeof logs_arr)
+				continue;
+			if (nlog)
+				logs_arr[arr_len++] = ',';
+			memcpy(logs_arr + arr_len, v.p, v.len);
+			arr_len += v.len;
+			want_logs[nlog] = ev;
+			want_data_len[nlog] = ev.log.data.len < sizeof want_data[0] ?
+					      ev.log.data.len : sizeof want_data[0];
+			memcpy(want_data[nlog], ev.log.data.p, want_data_len[nlog]);
+			nlog++;
+			continue;
+		}
+		/* A transaction: the input as notified, then the reply. */
+		vlen = ev.tx.input.len < sizeof view ? ev.tx.input.len : sizeof view;
+		memcpy(view, ev.tx.input.p, vlen);
+		rl = snprintf(reply, sizeof reply, "{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":%.*s}",
+			      (int)v.len, v.p);
+		CHECK(rl > 0 && (size_t)rl < sizeof reply);
+		if (rl <= 0 || (size_t)rl >= sizeof reply)
+			continue;
+		CHECK_OK(parse_n(reply, (size_t)rl, &rf, &got));
+		CHECK_EQ_INT(rf.kind, NODE_FRAME_REPLY);
+		CHECK_OK(node_parse_tx_object(&np, &np.doc, rf.result, &got));
+		CHECK_EQ_INT(got.kind, EV_PENDING_TX);
+		CHECK(got.tx.full);
+		CHECK_EQ_MEM(got.tx.hash, ev.tx.hash, 32);
+		CHECK(addr_eq(&got.tx.from, &ev.tx.from));
+		CHECK_EQ_INT(got.tx.has_to, ev.tx.has_to);
+		CHECK(addr_eq(&got.tx.to, &ev.tx.to));
+		CHECK(u256_cmp(&got.tx.value, &ev.tx.value) == 0);
+		CHECK_EQ_INT(got.tx.nonce, ev.tx.nonce);
+		CHECK_EQ_INT(got.tx.gas, ev.tx.gas);
+		CHECK_EQ_INT(got.tx.type, ev.tx.type);
+		CHECK_EQ_INT(got.tx.has_gas_price, ev.tx.has_gas_price);
+		CHECK(u256_cmp(&got.tx.gas_price, &ev.tx.gas_price) == 0);
+		CHECK(u256_cmp(&got.tx.max_fee, &ev.tx.max_fee) == 0);
+		CHECK(u256_cmp(&got.tx.max_priority_fee, &ev.tx.max_priority_fee) == 0);
+		CHECK(same_view(&got.tx.input, view, vlen));
+		ntx++;
+	}
+	logs_arr[arr_len++] = ']';
+	CHECK_EQ_INT(ntx, 6);
+	CHECK_EQ_INT(nlog, 4);
+
+	/* The logs as one eth_getLogs result. */
+	{
+		char reply[70000];
+		node_frame_t rf;
+		event_t got;
+		size_t k = 0;
+		int rl = snprintf(reply, sizeof reply, "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":%.*s}",
+				  (int)arr_len, logs_arr);
+
+		CHECK_OK(parse_n(reply, (size_t)rl, &rf, &got));
+		CHECK_EQ_INT(jtok_type(&np.doc, rf.result), JTOK_ARRAY);
+		for (size_t e = jtok_first(&np.doc, rf.result); e != JTOK_NONE;
+		     e = jtok_after(&np.doc, rf.result, e), k++) {
+			const event_log_t *w = &want_logs[k].log;
+			CHECK_OK(node_parse_log_object(&np, &np.doc, e, &got));
+			CHECK_EQ_INT(got.kind, EV_LOG);
+			CHECK(addr_eq(&got.log.address, &w->address));
+			CHECK_EQ_INT(got.log.ntopics, w->ntopics);
+			CHECK_EQ_MEM(got.log.topics, w->topics, sizeof w->topics);
+			CHECK(same_view(&got.log.data, want_data[k], want_data_len[k]));
+			CHECK_EQ_INT(got.log.block_number, w->block_number);
+			CHECK_EQ_INT(got.log.log_index, w->log_index);
+			CHECK_EQ_MEM(got.log.tx_hash, w->tx_hash, 32);
+			CHECK_EQ_INT(got.log.removed, w->removed);
+		}
+		CHECK_EQ_INT(k, 4);
+	}
+}
+
+/* Errors name the field under "result.", and a result that is no object
+ * (null: the node no longer knows the transaction) is refused. */
+static void test_reply_object_errors(void)
+{
+	node_frame_t f;
+	event_t ev;
+	const char *null_reply = "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":null}";
+	const char *no_gas = "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"hash\":"
+		"\"0xc9b621cebb888165b37a29696b9265ba170ec5efb31004ebf41bf55a442b633b\","
+		"\"from\":\"0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266\",\"to\":null,"
+		"\"value\":\"0x0\",\"input\":\"0x\",\"nonce\":\"0x1\",\"gasPrice\":\"0x1\"}}";
+
+	CHECK_OK(parse_n(null_reply, strlen(null_reply), &f, &ev));
+	CHECK_ERR(node_parse_tx_object(&np, &np.doc, f.result, &ev), KERR_JSON);
+	CHECK_EQ_STR(np.what, "result");
+	CHECK_ERR(node_parse_log_object(&np, &np.doc, JTOK_NONE, &ev), KERR_JSON);
+	CHECK_ERR(node_parse_tx_object(&np, NULL, 0, &ev), KERR_JSON);
+
+	CHECK_OK(parse_n(no_gas, strlen(no_gas), &f, &ev));
+	CHECK_ERR(node_parse_tx_object(&np, &np.doc, f.result, &ev), KERR_NOT_FOUND);
+	CHECK_EQ_STR(np.what, "result.gas");
+	/* A transaction is no log. */
+	CHECK_ERR(node_parse_log_object(&np, &np.doc, f.result, &ev), KERR_NOT_FOUND);
+	CHECK_EQ_STR(np.what, "result.address");
+	/* A duplicate member is refused as in frames. */
+	{
+		static const char dup[] = "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":"
+			"{\"nonce\":\"0x1\",\"nonce\":\"0x2\"}}";
+		CHECK_OK(parse_n(dup, sizeof dup - 1, &f, &ev));
+		CHECK_ERR(node_parse_tx_object(&np, &np.doc, f.result, &ev), KERR_JSON);
+		CHECK_EQ_STR(np.what, "result.nonce");
+	}
+}
+
 int main(void)
 {
 	stream = t_read_file("tests/fixtures/frames/anvil-stream.jsonl", NULL);
@@ -669,6 +822,8 @@ int main(void)
 	RUN(test_bad_hex);
 	RUN(test_missing_and_duplicates);
 	RUN(test_limits_in_frames);
+	RUN(test_reply_objects);
+	RUN(test_reply_object_errors);
 	node_parse_release(&np);
 	free(cur);
 	free(stream);

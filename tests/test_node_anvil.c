@@ -1,0 +1,1081 @@
+/*
+ * test_node_anvil: keeper/node and keeper/rpc_http against a real anvil
+ * (foundry 1.7.1 from .deps, see tests/deps.sh), everything on 127.0.0.1.
+ * The test starts anvil itself on ports it picks, drives the chain with
+ * cast (blocking, between loop runs), and kills every anvil it started at
+ * exit, on a fatal signal and on its own 50 s alarm.
+ *
+ *  a. pending transactions sent with `cast send --async` (type 0 with
+ *     --legacy and calldata, type 2) arrive as events whose every field
+ *     equals `cast tx HASH --json` (anvil runs with --no-mining so that
+ *     they stay pending; blocks are mined with evm_mine);
+ *  b. new heads (number, hash, base fee against `cast block`), and the
+ *     Transfers of tests/contracts/Token.sol from and to the watched
+ *     address (from, to, amount), each passed on once although two
+ *     subscriptions match it;
+ *     a second node subscribed to pending hashes only fetches each with
+ *     eth_getTransactionByHash;
+ *  c. anvil stopped (its state dumped), a Transfer from the watched
+ *     address mined on a second anvil loaded from that state while keeper
+ *     cannot see it, then the chain restarted on the first port: keeper
+ *     reconnects and resubscribes (the time from the node being back is
+ *     printed and must be under 2 s) and the Transfer is delivered by the
+ *     catch-up; a Transfer after that arrives live;
+ *  d. rpc failover (the first chain.rpc URL a closed port), and an HTTP 200
+ *     carrying a JSON-RPC error (a nonce-too-low raw transaction) reported
+ *     as that error with its code, message and kind.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keeper/config.h"
+#include "keeper/loop.h"
+#include "keeper/node.h"
+#include "keeper/rpc.h"
+#include "keeper/rpc_http.h"
+#include "signer/hex.h"
+#include "signer/u256.h"
+#include "tests/test.h"
+
+/* anvil's dev accounts 0..3 and their keys (public test keys) */
+#define ACCT0 "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+#define ACCT1 "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+#define ACCT3 "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+#define K0 "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+#define K1 "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+#define K2 "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+/* The first contract account 0 deploys (nonce 0). */
+#define TOKEN "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+#define VAULT ACCT1
+
+/* ---- processes */
+
+#define MAXPROC 8
+static volatile pid_t procs[MAXPROC];
+static char anvil_bin[1024], cast_bin[1024], state_dir[64];
+static char s1_path[128], s2_path[128];   /* the dumped states */
+
+/* Kill every anvil still running (its whole process group: the npm
+ * wrapper, if used, starts the binary as a child).  Async-signal-safe. */
+static void kill_all(void)
+{
+	for (int i = 0; i < MAXPROC; i++) {
+		pid_t p = procs[i];
+		if (p > 0) {
+			kill(-p, SIGKILL);
+			waitpid(p, NULL, 0);
+			procs[i] = 0;
+		}
+	}
+}
+
+/* Remove the state files and their directory (async-signal-safe). */
+static void remove_state(void)
+{
+	if (!state_dir[0])
+		return;
+	unlink(s1_path);
+	unlink(s2_path);
+	rmdir(state_dir);
+}
+
+static void on_fatal(int sig)
+{
+	static const char msg[] = "test_node_anvil: fatal signal or time limit; anvil killed\n";
+	ssize_t w = write(1, msg, sizeof msg - 1);
+
+	(void)w;
+	kill_all();
+	remove_state();
+	_exit(128 + sig);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The native binary of an npm package starts faster than its node
+ * wrapper; either will do. */
+static bool find_tool(const char *name, char *out, size_t cap)
+{
+	char pat[256];
+	glob_t g;
+	bool ok = false;
+
+	snprintf(pat, sizeof pat, ".deps/node_modules/@foundry-rs/%s-*/bin/%s", name, name);
+	if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0 &&
+	    access(g.gl_pathv[0], X_OK) == 0) {
+		snprintf(out, cap, "%s", g.gl_pathv[0]);
+		ok = true;
+	}
+	globfree(&g);
+	if (!ok) {
+		snprintf(out, cap, ".deps/node_modules/.bin/%s", name);
+		ok = access(out, X_OK) == 0;
+	}
+	return ok;
+}
+
+/* A port nothing listens on now (bound, read, closed). */
+static int free_port(void)
+{
+	struct sockaddr_in sa = { 0 };
+	socklen_t sl = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), p = 0;
+
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		p = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return p;
+}
+
+static bool port_open(int port)
+{
+	struct sockaddr_in sa = { 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/*
+ * Start anvil on 127.0.0.1:port with --no-mining and the given state
+ * options (NULL: none), and wait (up to 10 s) until it accepts
+ * connections.  Returns the pid, or -1.  *ready_ms gets the time it did.
+ */
+static pid_t anvil_start(int port, const char *load, const char *dump, int64_t *ready_ms)
+{
+	char ps[16];
+	const char *argv[16];
+	int argc = 0, slot = -1;
+	int64_t t0 = mono_ms();
+	sigset_t block, old;
+	pid_t pid;
+
+	for (int i = 0; i < MAXPROC && slot < 0; i++)
+		if (procs[i] <= 0)
+			slot = i;
+	if (slot < 0)
+		return -1;
+	snprintf(ps, sizeof ps, "%d", port);
+	argv[argc++] = anvil_bin;
+	argv[argc++] = "--host";
+	argv[argc++] = "127.0.0.1";
+	argv[argc++] = "--port";
+	argv[argc++] = ps;
+	argv[argc++] = "--no-mining";
+	argv[argc++] = "--silent";
+	if (load) {
+		argv[argc++] = "--load-state";
+		argv[argc++] = load;
+	}
+	if (dump) {
+		argv[argc++] = "--dump-state";
+		argv[argc++] = dump;
+	}
+	argv[argc] = NULL;
+	/* No fatal signal between fork and the pid being on record, or the
+	 * handler would miss this anvil. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGALRM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	pid = fork();
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGALRM, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		setpgid(0, 0);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		execv(anvil_bin, (char *const *)argv);
+		_exit(127);
+	}
+	if (pid > 0) {
+		setpgid(pid, pid);
+		procs[slot] = pid;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0)
+		return -1;
+	while (!port_open(port)) {
+		if (mono_ms() - t0 > 10000 || waitpid(pid, NULL, WNOHANG) == pid) {
+			printf("    anvil on port %d did not start\n", port);
+			kill(-pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			procs[slot] = 0;
+			return -1;
+		}
+		usleep(5000);
+	}
+	if (ready_ms)
+		*ready_ms = mono_ms();
+	return pid;
+}
+
+/* SIGTERM (anvil then writes its --dump-state), wait up to 10 s, then
+ * SIGKILL. */
+static void anvil_stop(pid_t pid)
+{
+	int64_t t0 = mono_ms();
+
+	if (pid <= 0)
+		return;
+	kill(-pid, SIGTERM);
+	while (waitpid(pid, NULL, WNOHANG) != pid) {
+		if (mono_ms() - t0 > 10000) {
+			kill(-pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			break;
+		}
+		usleep(5000);
+	}
+	for (int i = 0; i < MAXPROC; i++)
+		if (procs[i] == pid)
+			procs[i] = 0;
+}
+
+/* Run a command line (cast with arguments); its stdout, without the
+ * trailing newline, into out.  Returns the exit status, -1 if it did not
+ * run. */
+static int sh(char *out, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int sh(char *out, size_t cap, const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	FILE *f;
+	size_t n = 0;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	if (!(f = popen(cmd, "r")))
+		return -1;
+	if (out && cap) {
+		n = fread(out, 1, cap - 1, f);
+		while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+			n--;
+		out[n] = 0;
+	} else {
+		char sink_buf[512];
+		while (fread(sink_buf, 1, sizeof sink_buf, f) > 0)
+			;
+	}
+	st = pclose(f);
+	if (st != 0)
+		printf("    command failed (%d): %.300s\n", st, cmd);
+	return st;
+}
+
+/* ---- the loop and the events */
+
+static loop_t *L;
+static loop_timer_t wd_t, poll_t;
+static int wd_fired;
+static bool (*until_fn)(void);
+
+static void wd_cb(loop_t *loop, void *arg)
+{
+	(void)arg;
+	wd_fired = 1;
+	loop_stop(loop);
+}
+
+static void poll_cb(loop_t *loop, void *arg)
+{
+	(void)arg;
+	if (until_fn && until_fn()) {
+		loop_stop(loop);
+		return;
+	}
+	loop_timer_arm_ms(&poll_t, 2);
+}
+
+static bool run_until(bool (*pred)(void), int ms)
+{
+	until_fn = pred;
+	wd_fired = 0;
+	loop_timer_arm_ms(&wd_t, ms);
+	loop_timer_arm_ms(&poll_t, 0);
+	CHECK_OK(loop_run(L));
+	loop_timer_cancel(&wd_t);
+	loop_timer_cancel(&poll_t);
+	until_fn = NULL;
+	return !wd_fired;
+}
+
+static bool never(void)
+{
+	return false;
+}
+
+#define MAXEV 512
+static struct rec {
+	int who;          /* 1: the node, 2: the hash-only node */
+	event_t ev;
+	char hex[4096];
+} R[MAXEV];
+static int nR;
+
+static void sink(void *ctx, const event_t *ev)
+{
+	struct rec *r;
+	const event_hex_t *v = NULL;
+
+	if (nR == MAXEV)
+		return;
+	r = &R[nR++];
+	r->who = (int)(intptr_t)ctx;
+	r->ev = *ev;
+	if (ev->kind == EV_PENDING_TX && ev->tx.full)
+		v = &ev->tx.input;
+	else if (ev->kind == EV_LOG)
+		v = &ev->log.data;
+	r->hex[0] = 0;
+	if (v) {
+		size_t n = v->len < sizeof r->hex - 1 ? v->len : sizeof r->hex - 1;
+		memcpy(r->hex, v->p, n);
+		r->hex[n] = 0;
+		if (ev->kind == EV_PENDING_TX)
+			r->ev.tx.input = (event_hex_t){ r->hex, n };
+		else
+			r->ev.log.data = (event_hex_t){ r->hex, n };
+	}
+}
+
+static int frames;
+
+static void tap(void *ctx, const char *src, const char *frame, size_t len, int64_t wall)
+{
+	(void)ctx;
+	(void)frame;
+	(void)len;
+	(void)wall;
+	if (strcmp(src, "node") == 0)
+		frames++;
+}
+
+/* ---- the set-up shared by the tests, in order */
+
+static int P, Q, D;
+static pid_t anvil_a = -1;
+static config_keeper_t *CFG;
+static rpc_http_t *T;
+static rpc_client_t *RPC;
+static node_t *N, *N2;
+static char rpc_url[64];
+static node_stats_t ST, ST2;
+
+static void stats(void)
+{
+	node_stats(N, &ST);
+	if (N2)
+		node_stats(N2, &ST2);
+}
+
+static bool both_ready(void)
+{
+	stats();
+	return ST.ready >= 1 && ST2.ready >= 1;
+}
+
+/* Wait for: an event of `kind` from node `who` matching `match` (NULL:
+ * any), after index `from`. */
+static int w_who, w_from;
+static event_kind_t w_kind;
+static bool (*w_match)(const struct rec *);
+static int w_found;
+
+static bool found_event(void)
+{
+	for (int i = w_from; i < nR; i++) {
+		if (R[i].who == w_who && R[i].ev.kind == w_kind &&
+		    (!w_match || w_match(&R[i]))) {
+			w_found = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int wait_event(int who, event_kind_t kind, bool (*match)(const struct rec *),
+		      int from, int ms)
+{
+	w_who = who;
+	w_kind = kind;
+	w_match = match;
+	w_from = from;
+	w_found = -1;
+	if (!run_until(found_event, ms))
+		return -1;
+	return w_found;
+}
+
+static uint8_t w_hash[32];
+static bool tx_is(const struct rec *r)
+{
+	return r->ev.tx.full && memcmp(r->ev.tx.hash, w_hash, 32) == 0;
+}
+
+static uint64_t w_amount;
+static bool log_amount_is(const struct rec *r)
+{
+	return strlen(r->hex) == 66 && strtoull(r->hex + 50, NULL, 16) == w_amount &&
+	       !r->ev.log.removed;
+}
+
+static config_keeper_t *load_cfg(const char *text)
+{
+	char path[] = "/tmp/keeper-test-node-XXXXXX";
+	int fd = mkstemp(path);
+	config_keeper_t *cfg = NULL;
+	config_errors_t errs;
+
+	if (fd < 0)
+		return NULL;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		close(fd);
+		unlink(path);
+		return NULL;
+	}
+	close(fd);
+	config_errors_init(&errs);
+	if (config_load(path, &cfg, &errs) != KERR_OK)
+		config_errors_print(&errs, stdout);
+	config_errors_release(&errs);
+	unlink(path);
+	return cfg;
+}
+
+static void want_u256_json(const u256_t *got, json_t *s, const char *what)
+{
+	u256_t w;
+
+	CHECK_MSG(json_is_string(s), "%s missing", what);
+	if (!json_is_string(s))
+		return;
+	CHECK_OK(u256_from_hex(&w, json_string_value(s), json_string_length(s)));
+	CHECK_MSG(u256_cmp(got, &w) == 0, "%s differs from cast's %s", what, json_string_value(s));
+}
+
+static void want_u64_json(uint64_t got, json_t *s, const char *what)
+{
+	CHECK_MSG(json_is_string(s), "%s missing", what);
+	if (json_is_string(s))
+		CHECK_MSG(strtoull(json_string_value(s), NULL, 16) == got,
+			  "%s: %llu, cast says %s", what, (unsigned long long)got,
+			  json_string_value(s));
+}
+
+static void want_addr_json(const addr_t *got, json_t *s, const char *what)
+{
+	addr_t w;
+
+	CHECK_MSG(json_is_string(s), "%s missing", what);
+	if (!json_is_string(s))
+		return;
+	CHECK_OK(addr_parse(&w, json_string_value(s), json_string_length(s)));
+	CHECK_MSG(addr_eq(got, &w), "%s differs from cast's %s", what, json_string_value(s));
+}
+
+static void want_hash_json(const uint8_t got[32], json_t *s, const char *what)
+{
+	uint8_t w[32];
+
+	CHECK_MSG(json_is_string(s), "%s missing", what);
+	if (!json_is_string(s))
+		return;
+	CHECK_OK(hex_decode_exact(w, 32, json_string_value(s), json_string_length(s)));
+	CHECK_MSG(memcmp(got, w, 32) == 0, "%s differs from cast's %s", what, json_string_value(s));
+}
+
+static json_t *cast_json(const char *fmt_sub, const char *arg)
+{
+	char out[16384];
+	json_t *j;
+
+	if (sh(out, sizeof out, "%s %s %s --json --rpc-url %s", cast_bin, fmt_sub, arg, rpc_url))
+		return NULL;
+	j = json_loads(out, 0, NULL);
+	CHECK_MSG(j != NULL, "cast %s %s: not JSON: %.200s", fmt_sub, arg, out);
+	return j;
+}
+
+static bool mine(const char *url)
+{
+	return sh(NULL, 0, "%s rpc evm_mine --rpc-url %s", cast_bin, url) == 0;
+}
+
+/* Every field of the pending-transaction event r against `cast tx`. */
+static void compare_tx(const struct rec *r, const char *hash)
+{
+	const event_tx_t *t = &r->ev.tx;
+	json_t *j = cast_json("tx", hash), *type;
+
+	if (!j)
+		return;
+	CHECK(t->full);
+	want_hash_json(t->hash, json_object_get(j, "hash"), "hash");
+	want_addr_json(&t->from, json_object_get(j, "from"), "from");
+	CHECK_EQ_INT(t->has_to, !json_is_null(json_object_get(j, "to")));
+	if (t->has_to)
+		want_addr_json(&t->to, json_object_get(j, "to"), "to");
+	want_u256_json(&t->value, json_object_get(j, "value"), "value");
+	CHECK_EQ_STR(r->hex, json_string_value(json_object_get(j, "input")));
+	want_u64_json(t->nonce, json_object_get(j, "nonce"), "nonce");
+	want_u64_json(t->gas, json_object_get(j, "gas"), "gas");
+	type = json_object_get(j, "type");
+	want_u64_json(t->type, type, "type");
+	CHECK_EQ_INT(t->has_gas_price, json_object_get(j, "gasPrice") != NULL);
+	if (t->has_gas_price)
+		want_u256_json(&t->gas_price, json_object_get(j, "gasPrice"), "gasPrice");
+	if (t->type <= 1) {
+		want_u256_json(&t->max_fee, json_object_get(j, "gasPrice"), "max fee (gasPrice)");
+		want_u256_json(&t->max_priority_fee, json_object_get(j, "gasPrice"), "tip (gasPrice)");
+	} else {
+		want_u256_json(&t->max_fee, json_object_get(j, "maxFeePerGas"), "maxFeePerGas");
+		want_u256_json(&t->max_priority_fee, json_object_get(j, "maxPriorityFeePerGas"),
+			       "maxPriorityFeePerGas");
+	}
+	json_decref(j);
+}
+
+/* The last head event of node 1 against `cast block NUMBER`. */
+static void compare_head(const struct rec *r)
+{
+	char num[24];
+	json_t *j;
+
+	snprintf(num, sizeof num, "%llu", (unsigned long long)r->ev.head.number);
+	if (!(j = cast_json("block", num)))
+		return;
+	want_u64_json(r->ev.head.number, json_object_get(j, "number"), "number");
+	want_hash_json(r->ev.head.hash, json_object_get(j, "hash"), "hash");
+	want_hash_json(r->ev.head.parent_hash, json_object_get(j, "parentHash"), "parentHash");
+	want_u64_json(r->ev.head.timestamp, json_object_get(j, "timestamp"), "timestamp");
+	CHECK(r->ev.head.has_base_fee);
+	want_u256_json(&r->ev.head.base_fee, json_object_get(j, "baseFeePerGas"), "baseFeePerGas");
+	json_decref(j);
+}
+
+/* A Transfer log event: token, from, to, amount. */
+static void check_transfer(const struct rec *r, const char *from, const char *to,
+			   uint64_t amount)
+{
+	const event_log_t *l = &r->ev.log;
+	addr_t tok, a;
+	uint8_t topic[32] = { 0 };
+
+	CHECK_OK(addr_parse(&tok, TOKEN, strlen(TOKEN)));
+	CHECK(addr_eq(&l->address, &tok));
+	CHECK_EQ_INT(l->ntopics, 3);
+	CHECK_OK(addr_parse(&a, from, strlen(from)));
+	memcpy(topic + 12, a.b, 20);
+	CHECK_EQ_MEM(l->topics[1], topic, 32);
+	CHECK_OK(addr_parse(&a, to, strlen(to)));
+	memcpy(topic + 12, a.b, 20);
+	CHECK_EQ_MEM(l->topics[2], topic, 32);
+	CHECK_EQ_INT(strlen(r->hex), 66);
+	CHECK_EQ_INT(strtoull(r->hex + 50, NULL, 16), amount);
+	CHECK(!l->removed);
+}
+
+/* cast send --async …: the transaction hash into hash[67]. */
+static bool send_async(char hash[67], const char *url, const char *args)
+{
+	char out[256];
+
+	if (sh(out, sizeof out, "%s send --async --rpc-url %s %s", cast_bin, url, args))
+		return false;
+	CHECK_MSG(strlen(out) == 66, "cast send printed %s", out);
+	if (strlen(out) != 66)
+		return false;
+	memcpy(hash, out, 67);
+	return true;
+}
+
+/* ---- tests */
+
+static void test_connect(void)
+{
+	char text[2048];
+	const char *urls[2];
+	char dead[64];
+	node_opts_t o2 = { .pending_hashes_only = true };
+
+	snprintf(rpc_url, sizeof rpc_url, "http://127.0.0.1:%d", P);
+	snprintf(dead, sizeof dead, "http://127.0.0.1:%d", D);
+	snprintf(text, sizeof text,
+		 "chain = { id = 31337; ws = \"ws://127.0.0.1:%d\"; rpc = [ \"%s\", \"%s\" ]; };\n"
+		 "watch = ( { name = \"vault\"; address = \"" VAULT "\"; tokens = [ \"" TOKEN "\" ]; },\n"
+		 "          { name = \"token\"; address = \"" TOKEN "\"; } );\n", P, dead, rpc_url);
+	CFG = load_cfg(text);
+	CHECK(CFG != NULL);
+	if (!CFG)
+		return;
+	urls[0] = CFG->chain.rpc[0];
+	urls[1] = CFG->chain.rpc[1];
+	CHECK_OK(rpc_http_new(L, urls, 2, NULL, &T));
+	if (T) {
+		rpc_transport_t tr = rpc_http_transport(T);
+		CHECK_OK(rpc_new(&RPC, 2, &tr, rpc_http_clock, L,
+				 &(rpc_opts_t){ .timeout_ms = 3000 }));
+	}
+	CHECK_OK(node_new(L, CFG, RPC, sink, tap, (void *)1, &N));
+	CHECK_OK(node_new(L, CFG, RPC, sink, NULL, (void *)2, &N2));
+	if (!N || !N2)
+		return;
+	CHECK_OK(node_set_options(N2, &o2));
+	CHECK_OK(node_start(N));
+	CHECK_OK(node_start(N2));
+	CHECK(run_until(both_ready, 5000));
+	stats();
+	/* heads, pending, the vault's three filters, the token's own */
+	CHECK_EQ_INT(ST.subscribed, 6);
+	CHECK_EQ_INT(ST.sub_errors, 0);
+	CHECK_EQ_INT(ST2.subscribed, 6);  /* with pending hashes instead */
+	CHECK_EQ_INT(ST2.sub_errors, 0);
+}
+
+/* Replies of eth_chainId and eth_sendRawTransaction, for (d). */
+static struct {
+	int calls;
+	kerr_t err;
+	size_t endpoint;
+	unsigned attempts;
+	int http;
+	rpc_error_kind_t kind;
+	int64_t code;
+	char msg[RPC_MSG_MAX];
+	uint64_t u64;
+} G;
+
+static void on_reply(void *arg, const rpc_reply_t *r)
+{
+	(void)arg;
+	G.calls++;
+	G.err = r->err;
+	G.endpoint = r->endpoint;
+	G.attempts = r->attempts;
+	G.http = r->out->http_status;
+	G.kind = r->out->kind;
+	G.code = r->out->code;
+	snprintf(G.msg, sizeof G.msg, "%s", r->out->message);
+	if (r->err == KERR_OK)
+		jtok_u64(r->doc, r->result, &G.u64);
+}
+
+static bool replied(void)
+{
+	return G.calls > 0;
+}
+
+/* A client of its own (the nodes' client has failed over already, for
+ * their first eth_blockNumber), on the same transport. */
+static void test_rpc_failover(void)
+{
+	rpc_endpoint_stats_t s0, s1;
+	rpc_transport_t tr;
+	rpc_client_t *c = NULL;
+
+	if (!T)
+		return;
+	tr = rpc_http_transport(T);
+	CHECK_OK(rpc_new(&c, 2, &tr, rpc_http_clock, L, &(rpc_opts_t){ .timeout_ms = 3000 }));
+	if (!c)
+		return;
+	memset(&G, 0, sizeof G);
+	CHECK_OK(rpc_chain_id(c, on_reply, NULL, NULL));
+	CHECK(run_until(replied, 8000));
+	CHECK_ERR(G.err, KERR_OK);
+	CHECK_EQ_INT(G.u64, 31337);
+	CHECK_EQ_INT(G.endpoint, 1);
+	CHECK_EQ_INT(G.attempts, 2);
+	CHECK_OK(rpc_stats(c, 0, &s0));
+	CHECK_OK(rpc_stats(c, 1, &s1));
+	CHECK_EQ_INT(s0.fail[RPC_FAIL_CONNECT], 1);
+	CHECK_EQ_INT(s0.failovers, 1);
+	CHECK(s0.down);
+	CHECK_EQ_INT(s1.results, 1);
+	CHECK_EQ_INT(rpc_current(c), 1);
+	/* The next call goes straight to the live endpoint. */
+	memset(&G, 0, sizeof G);
+	CHECK_OK(rpc_block_number(c, on_reply, NULL, NULL));
+	CHECK(run_until(replied, 8000));
+	CHECK_ERR(G.err, KERR_OK);
+	CHECK_EQ_INT(G.attempts, 1);
+	CHECK_EQ_INT(G.endpoint, 1);
+	CHECK_EQ_INT(rpc_inflight(c), 0);
+	rpc_free(c);
+	/* The nodes' client took the same way for their baselines. */
+	if (RPC) {
+		CHECK_OK(rpc_stats(RPC, 0, &s0));
+		CHECK(s0.fail[RPC_FAIL_CONNECT] >= 1);
+	}
+}
+
+static void test_deploy_and_heads(void)
+{
+	char code[4096], args[8192], hash[67];
+	size_t len;
+	char *bin = t_read_file("tests/contracts/Token.bin", &len);
+	int i, h;
+
+	CHECK(bin != NULL);
+	if (!bin || !N)
+		return;
+	while (len && (bin[len - 1] == '\n' || bin[len - 1] == '\r'))
+		bin[--len] = 0;
+	snprintf(code, sizeof code, "0x%s", bin);
+	free(bin);
+	snprintf(args, sizeof args, "--private-key %s --create %s", K0, code);
+	if (!send_async(hash, rpc_url, args))
+		return;
+	/* The creation is pending (to: null), with its init code as input. */
+	CHECK_OK(hex_decode_exact(w_hash, 32, hash, 66));
+	i = wait_event(1, EV_PENDING_TX, tx_is, 0, 3000);
+	CHECK(i >= 0);
+	if (i >= 0) {
+		CHECK(!R[i].ev.tx.has_to);
+		CHECK_EQ_STR(R[i].hex, code);
+		compare_tx(&R[i], hash);
+	}
+	CHECK(mine(rpc_url));
+	/* The head, then the constructor's Transfer(0 -> account 0), which
+	 * only the token's own filter matches. */
+	h = wait_event(1, EV_HEAD, NULL, 0, 3000);
+	CHECK(h >= 0);
+	if (h >= 0) {
+		CHECK_EQ_INT(R[h].ev.head.number, 1);
+		compare_head(&R[h]);
+	}
+	w_amount = 0;
+	i = wait_event(1, EV_LOG, NULL, 0, 3000);
+	CHECK(i >= 0);
+	if (i >= 0) {
+		u256_t supply, got;
+		CHECK_EQ_INT(R[i].ev.log.block_number, 1);
+		static const char e24[] = "1000000000000000000000000";
+		CHECK_OK(u256_from_dec(&supply, e24, sizeof e24 - 1));
+		CHECK_OK(u256_from_hex(&got, R[i].hex, strlen(R[i].hex)));
+		CHECK(u256_cmp(&got, &supply) == 0);
+		CHECK(R[i].ev.log.topics[1][31] == 0 && R[i].ev.log.topics[1][12] == 0);
+	}
+}
+
+static void test_pending(void)
+{
+	char h0[67], h2[67];
+	int i;
+
+	if (!N)
+		return;
+	/* Type 0 with calldata, type 2 with explicit fees, from account 2
+	 * (nonces given: cast takes the mined count, and the second would
+	 * replace the first). */
+	if (!send_async(h0, rpc_url, "--legacy --nonce 0 --private-key " K2 " " ACCT3
+			" 0xdeadbeef --value 1.5ether") ||
+	    !send_async(h2, rpc_url, "--nonce 1 --private-key " K2 " --priority-gas-price 2gwei "
+			"--gas-price 30gwei " ACCT3 " --value 12345"))
+		return;
+	CHECK_OK(hex_decode_exact(w_hash, 32, h0, 66));
+	i = wait_event(1, EV_PENDING_TX, tx_is, 0, 3000);
+	CHECK(i >= 0);
+	if (i >= 0) {
+		CHECK_EQ_INT(R[i].ev.tx.type, 0);
+		CHECK_EQ_STR(R[i].hex, "0xdeadbeef");
+		compare_tx(&R[i], h0);
+	}
+	CHECK_OK(hex_decode_exact(w_hash, 32, h2, 66));
+	i = wait_event(1, EV_PENDING_TX, tx_is, 0, 3000);
+	CHECK(i >= 0);
+	if (i >= 0) {
+		CHECK_EQ_INT(R[i].ev.tx.type, 2);
+		compare_tx(&R[i], h2);
+	}
+	/* The hash-only node fetched both in full.  (The creation before
+	 * them may have been mined by the time its fetch was answered.) */
+	i = wait_event(2, EV_PENDING_TX, tx_is, 0, 3000);
+	CHECK(i >= 0);
+	if (i >= 0)
+		compare_tx(&R[i], h2);
+	CHECK_OK(hex_decode_exact(w_hash, 32, h0, 66));
+	i = wait_event(2, EV_PENDING_TX, tx_is, 0, 3000);
+	CHECK(i >= 0);
+	if (i >= 0)
+		compare_tx(&R[i], h0);
+	stats();
+	CHECK(ST2.hashes >= 3);
+	CHECK(ST2.fetched >= 2);
+	CHECK_EQ_INT(ST2.fetched + ST2.fetch_mined, ST2.hashes);
+	CHECK_EQ_INT(ST2.fetch_dropped, 0);
+	CHECK_EQ_INT(ST.hashes, 0);
+	CHECK(mine(rpc_url));
+}
+
+static void test_transfers(void)
+{
+	char h[67];
+	int i, start;
+
+	if (!N)
+		return;
+	start = nR;
+	/* To the vault, then (mined in between: the vault needs the
+	 * tokens) from it. */
+	if (!send_async(h, rpc_url, "--private-key " K0 " " TOKEN
+			" 'transfer(address,uint256)' " VAULT " 1000"))
+		return;
+	CHECK(mine(rpc_url));
+	w_amount = 1000;
+	i = wait_event(1, EV_LOG, log_amount_is, start, 3000);
+	CHECK(i >= 0);
+	if (i >= 0)
+		check_transfer(&R[i], ACCT0, VAULT, 1000);
+	if (!send_async(h, rpc_url, "--private-key " K1 " " TOKEN
+			" 'transfer(address,uint256)' " ACCT3 " 250"))
+		return;
+	CHECK(mine(rpc_url));
+	w_amount = 250;
+	i = wait_event(1, EV_LOG, log_amount_is, start, 3000);
+	CHECK(i >= 0);
+	if (i >= 0)
+		check_transfer(&R[i], VAULT, ACCT3, 250);
+	/* Each Transfer matched two subscriptions (the vault's, the
+	 * token's own) and was passed on once. */
+	run_until(never, 100);
+	stats();
+	{
+		int n = 0;
+		for (int k = start; k < nR; k++)
+			n += R[k].who == 1 && R[k].ev.kind == EV_LOG;
+		CHECK_EQ_INT(n, 2);
+	}
+	CHECK(ST.logs_dup >= 2);
+	/* The latest head is the block of the second transfer. */
+	for (i = nR - 1; i >= 0 && !(R[i].who == 1 && R[i].ev.kind == EV_HEAD); i--)
+		;
+	CHECK(i >= 0);
+	if (i >= 0)
+		compare_head(&R[i]);
+}
+
+static bool ready_again(void)
+{
+	stats();
+	return ST.ready >= 2;
+}
+
+static bool caught_up(void)
+{
+	stats();
+	return ST.catchups_done >= 1;
+}
+
+static void test_restart_catchup(void)
+{
+	const char *s1 = s1_path, *s2 = s2_path;
+	char qurl[64], h[67], out[16384];
+	pid_t b, c;
+	int64_t t_back = 0;
+	uint64_t away_block = 0;
+	int i, start;
+	json_t *rc;
+
+	if (!N || anvil_a <= 0)
+		return;
+	snprintf(qurl, sizeof qurl, "http://127.0.0.1:%d", Q);
+	/* The node goes away; keeper keeps retrying (back-off grows). */
+	anvil_stop(anvil_a);
+	anvil_a = -1;
+	run_until(never, 1200);
+	stats();
+	CHECK_EQ_INT(ST.opens, 1);
+	CHECK(ST.ws.connect_fails >= 2);
+	/* Meanwhile, where keeper cannot see it: a transfer of 77 from the
+	 * vault, mined on a second anvil loaded from the first one's state. */
+	b = anvil_start(Q, s1, s2, NULL);
+	CHECK(b > 0);
+	if (b <= 0)
+		return;
+	run_until(never, 200);
+	CHECK(send_async(h, qurl, "--private-key " K1 " " TOKEN
+			 " 'transfer(address,uint256)' " ACCT3 " 77"));
+	CHECK(mine(qurl));
+	if (sh(out, sizeof out, "%s receipt %s --json --rpc-url %s", cast_bin, h, qurl) == 0 &&
+	    (rc = json_loads(out, 0, NULL))) {
+		CHECK_EQ_STR(json_string_value(json_object_get(rc, "status")), "0x1");
+		away_block = strtoull(json_string_value(json_object_get(rc, "blockNumber")), NULL, 16);
+		json_decref(rc);
+	}
+	anvil_stop(b);
+	run_until(never, 200);
+	/* The chain comes back on keeper's port. */
+	start = nR;
+	c = anvil_start(P, s2, NULL, &t_back);
+	CHECK(c > 0);
+	if (c <= 0)
+		return;
+	anvil_a = c;
+	CHECK(run_until(ready_again, 5000));
+	stats();
+	CHECK_EQ_INT(ST.reconnects, 1);
+	printf("    reconnected and resubscribed %lld ms after the node was back "
+	       "(%llu failed attempts while away)\n",
+	       (long long)(ST.ready_ms - t_back), (unsigned long long)ST.ws.connect_fails);
+	CHECK_MSG(ST.ready_ms - t_back < 2000, "took %lld ms",
+		  (long long)(ST.ready_ms - t_back));
+	/* The transfer keeper never saw live comes from the catch-up. */
+	w_amount = 77;
+	i = wait_event(1, EV_LOG, log_amount_is, start, 5000);
+	CHECK(i >= 0);
+	if (i >= 0) {
+		uint8_t th[32];
+		check_transfer(&R[i], VAULT, ACCT3, 77);
+		CHECK_EQ_INT(R[i].ev.log.block_number, away_block);
+		CHECK_OK(hex_decode_exact(th, 32, h, 66));
+		CHECK_EQ_MEM(R[i].ev.log.tx_hash, th, 32);
+	}
+	CHECK(run_until(caught_up, 5000));
+	stats();
+	CHECK_EQ_INT(ST.catchups, 1);
+	CHECK(ST.catchup_logs >= 1);
+	CHECK_EQ_INT(ST.catchup_skipped, 0);
+	printf("    catch-up: %llu calls, %llu logs\n", (unsigned long long)ST.catchup_calls,
+	       (unsigned long long)ST.catchup_logs);
+	/* And live again. */
+	if (!send_async(h, rpc_url, "--private-key " K1 " " TOKEN
+			" 'transfer(address,uint256)' " ACCT3 " 5"))
+		return;
+	CHECK(mine(rpc_url));
+	w_amount = 5;
+	i = wait_event(1, EV_LOG, log_amount_is, start, 3000);
+	CHECK(i >= 0);
+	if (i >= 0)
+		check_transfer(&R[i], VAULT, ACCT3, 5);
+	stats();
+	CHECK_EQ_INT(ST.catchup_logs, 1);
+	CHECK_EQ_INT(ST.malformed, 0);
+	CHECK_EQ_INT(frames, (int)ST.frames);
+}
+
+static void test_rpc_error(void)
+{
+	char raw[1024];
+	uint8_t tx[512];
+	size_t n;
+
+	if (!RPC)
+		return;
+	/* Nonce 0 of account 0 is spent (the token's creation). */
+	if (sh(raw, sizeof raw, "%s mktx --rpc-url %s --private-key %s --nonce 0 "
+	       "--gas-limit 21000 --priority-gas-price 1gwei --gas-price 10gwei %s --value 1",
+	       cast_bin, rpc_url, K0, ACCT3))
+		return;
+	CHECK_OK(hex_decode(tx, sizeof tx, &n, raw, strlen(raw)));
+	memset(&G, 0, sizeof G);
+	CHECK_OK(rpc_send_raw_transaction(RPC, tx, n, on_reply, NULL, NULL));
+	CHECK(run_until(replied, 8000));
+	CHECK_ERR(G.err, KERR_RPC_ERROR);
+	CHECK_EQ_INT(G.http, 200);
+	CHECK_EQ_INT(G.kind, RPC_E_NONCE_TOO_LOW);
+	CHECK_EQ_INT(G.code, -32003);
+	CHECK_EQ_STR(G.msg, "nonce too low");
+	CHECK_EQ_INT(G.attempts, 1);
+}
+
+int main(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_fatal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGABRT, &sa, NULL);
+	atexit(kill_all);
+	alarm(50);
+
+	if (!find_tool("anvil", anvil_bin, sizeof anvil_bin) ||
+	    !find_tool("cast", cast_bin, sizeof cast_bin)) {
+		printf("FAIL setup: anvil/cast not found under .deps (make deps)\n");
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+	snprintf(state_dir, sizeof state_dir, "/tmp/keeper-anvil-XXXXXX");
+	P = free_port();
+	Q = free_port();
+	D = free_port();
+	if (!mkdtemp(state_dir)) {
+		state_dir[0] = 0;
+		printf("FAIL setup: temporary directory\n");
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+	snprintf(s1_path, sizeof s1_path, "%s/s1.json", state_dir);
+	snprintf(s2_path, sizeof s2_path, "%s/s2.json", state_dir);
+	atexit(remove_state);
+	if (!P || !Q || !D || P == Q || P == D || Q == D || loop_create(NULL, &L) != KERR_OK) {
+		printf("FAIL setup: ports or loop\n");
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+	anvil_a = anvil_start(P, NULL, s1_path, NULL);
+	loop_timer_init(&wd_t, L, wd_cb, NULL);
+	loop_timer_init(&poll_t, L, poll_cb, NULL);
+	if (anvil_a > 0) {
+		RUN(test_connect);
+		RUN(test_rpc_failover);
+		RUN(test_deploy_and_heads);
+		RUN(test_pending);
+		RUN(test_transfers);
+		RUN(test_restart_catchup);
+		RUN(test_rpc_error);
+	} else {
+		printf("FAIL setup: anvil did not start\n");
+		t_failed++;
+	}
+	/* The transport first: it drops completions that point at the nodes. */
+	rpc_http_free(T);
+	node_free(N);
+	node_free(N2);
+	rpc_free(RPC);
+	config_free(CFG);
+	loop_timer_cancel(&wd_t);
+	loop_timer_cancel(&poll_t);
+	loop_destroy(L);
+	kill_all();
+	remove_state();
+	return t_done();
+}
