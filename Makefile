@@ -64,13 +64,16 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libkeeper.a tests/test.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libkeeper.a $(LDLIBS_ALL) -lz
 
-# tests/feedsrv.c is not a test but the websocket/HTTP peer that test_ws
-# and test_http start (they find it beside themselves).
+# tests/feedsrv.c is not a test but the websocket/HTTP peer that test_ws,
+# test_http and test_feeds start (they find it beside themselves), and
+# tests/t_record.sh runs.
 $(BUILD)/tests/feedsrv: tests/feedsrv.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
 
-$(BUILD)/tests/test_ws $(BUILD)/tests/test_http: $(BUILD)/tests/feedsrv tests/feedsrv.h
+$(BUILD)/tests/test_ws $(BUILD)/tests/test_http $(BUILD)/tests/test_feeds: \
+	$(BUILD)/tests/feedsrv tests/feedsrv.h
+$(BUILD)/tests/test_rpc_http: $(BUILD)/tests/feedsrv tests/feedsrv.h
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

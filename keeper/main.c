@@ -3,7 +3,7 @@
  * of argv, and owns the help texts, so that `keeper help COMMAND`, a usage
  * error and the README say the same thing.
  *
- * Commands not listed here (run, replay, record, import) are part of the
+ * Commands not listed here (run, replay, import) are part of the
  * interface contract but are not built yet; asking for one says so rather
  * than pretending.
  */
@@ -33,9 +33,10 @@ static const char top_help[] =
 	"  check    validate a config file without connecting\n"
 	"  sign     print a signed raw transaction (EIP-1559 or legacy EIP-155)\n"
 	"  address  print the signer's EIP-55 checksummed address\n"
+	"  record   write every frame from the node and feeds to a replay file\n"
 	"  help     show help for a command\n"
 	"\n"
-	"not built yet (see README): run, replay, record, import\n"
+	"not built yet (see README): run, replay, import\n"
 	"\n"
 	"keeper --version prints the version; keeper help COMMAND shows a command.\n"
 	"Exit status: 0 success, 1 runtime failure, 2 bad usage or invalid config.\n";
@@ -81,11 +82,29 @@ static const command_t commands[] = {
 	  "  --keystore F        Web3 Secret Storage v3 JSON (scrypt or pbkdf2)\n"
 	  "  --password-file P   the keystore's password (a trailing newline is\n"
 	  "                      not part of it)\n" },
+	{ "record", cmd_record,
+	  "usage: keeper record -c FILE -o EVENTS [--duration SECONDS] [--append]\n"
+	  "\n"
+	  "Connect to the node (chain.ws) and the price feeds as run does and\n"
+	  "write every frame received to EVENTS, one replay line per frame, as it\n"
+	  "arrives:  {\"t\":MS,\"src\":\"FEED\" or \"node\",\"raw\":FRAME}\n"
+	  "t is the arrival time (ms since the epoch).  raw is the frame itself\n"
+	  "when it is a JSON object or array on one line, else (malformed frames\n"
+	  "are recorded too) a JSON string of its text.  Nothing is evaluated;\n"
+	  "nothing is sent but subscriptions (and the node's fetches of pending\n"
+	  "transactions it announces by hash).  SIGINT or SIGTERM stops cleanly;\n"
+	  "a summary line (frames per source, bytes, time) goes to stdout.\n"
+	  "\n"
+	  "  -c, --config FILE    the config file\n"
+	  "  -o, --output EVENTS  the file to write (created 0644); an existing\n"
+	  "                       file is refused unless --append is given\n"
+	  "  --duration SECONDS   stop this long after starting (decimals allowed)\n"
+	  "  --append             add lines to an existing EVENTS\n" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
-static const char *const planned[] = { "run", "replay", "record", "import" };
+static const char *const planned[] = { "run", "replay", "import" };
 
 static const command_t *find_command(const char *name)
 {
