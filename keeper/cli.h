@@ -24,6 +24,14 @@ int cmd_record(int argc, char **argv);  /* keeper/cmd_record.c */
 int cli_usage_error(const char *command, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The usage error for an option getopt_long (its option string starting
+ * with ':') did not take, named by argv[optind - 1]: c ':' is an option
+ * without its value, any other c an unknown option.  Returns
+ * CLI_EXIT_USAGE.
+ */
+int cli_option_error(const char *command, int c, char **argv);
+
 /* The usage/help text of a command (NULL: the command list), or NULL when
  * there is no such command. */
 const char *cli_help_text(const char *command);

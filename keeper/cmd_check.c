@@ -24,7 +24,6 @@ int cmd_check(int argc, char **argv)
 {
 	const char *path = NULL;
 	config_keeper_t *cfg = NULL;
-	config_errors_t errs;
 	kerr_t err;
 	int c;
 
@@ -38,12 +37,8 @@ int cmd_check(int argc, char **argv)
 		case 'h':
 			fputs(cli_help_text("check"), stdout);
 			return CLI_EXIT_OK;
-		case ':':
-			return cli_usage_error("check", "%s needs a value",
-					       argv[optind - 1]);
 		default:
-			return cli_usage_error("check", "unknown option: %s",
-					       argv[optind - 1]);
+			return cli_option_error("check", c, argv);
 		}
 	}
 	if (optind < argc)
@@ -52,19 +47,11 @@ int cmd_check(int argc, char **argv)
 	if (!path)
 		return cli_usage_error("check", "missing -c FILE");
 
-	config_errors_init(&errs);
-	err = config_load(path, &cfg, &errs);
+	err = config_load_report(path, &cfg, stderr);
 	if (err == KERR_OK) {
 		config_free(cfg);
-		config_errors_release(&errs);
 		puts("ok");
 		return CLI_EXIT_OK;
 	}
-	config_errors_print(&errs, stderr);
-	config_errors_release(&errs);
-	if (err == KERR_NOMEM) {
-		fprintf(stderr, "keeper: %s\n", kerr_str(err));
-		return CLI_EXIT_FAIL;
-	}
-	return CLI_EXIT_USAGE;
+	return err == KERR_NOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
 }

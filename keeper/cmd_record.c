@@ -89,7 +89,6 @@ typedef struct {
 	const char *path;
 	char *line;              /* RECORD_LINE_MAX bytes */
 	jtok_doc_t doc;
-	jtok_t *tok;
 	int64_t last_t;
 	uint64_t frames, bytes;
 	rec_src_t src[RECORD_SRC_MAX];
@@ -414,7 +413,6 @@ int cmd_record(int argc, char **argv)
 	bool append = false;
 	int64_t duration_ms = 0, t0, t_cmd = mono_ms();
 	config_keeper_t *cfg = NULL;
-	config_errors_t errs;
 	recorder_t rec;
 	feeds_t *feeds = NULL;
 	node_t *node = NULL;
@@ -445,12 +443,8 @@ int cmd_record(int argc, char **argv)
 		case 'h':
 			fputs(cli_help_text("record"), stdout);
 			return CLI_EXIT_OK;
-		case ':':
-			return cli_usage_error("record", "%s needs a value",
-					       argv[optind - 1]);
 		default:
-			return cli_usage_error("record", "unknown option: %s",
-					       argv[optind - 1]);
+			return cli_option_error("record", c, argv);
 		}
 	}
 	if (optind < argc)
@@ -460,30 +454,18 @@ int cmd_record(int argc, char **argv)
 	if (!out_path)
 		return cli_usage_error("record", "missing -o EVENTS");
 
-	config_errors_init(&errs);
-	err = config_load(cfg_path, &cfg, &errs);
-	if (err) {
-		config_errors_print(&errs, stderr);
-		config_errors_release(&errs);
-		if (err == KERR_NOMEM) {
-			fprintf(stderr, "keeper: %s\n", kerr_str(err));
-			return CLI_EXIT_FAIL;
-		}
-		return CLI_EXIT_USAGE;
-	}
-	config_errors_release(&errs);
+	if ((err = config_load_report(cfg_path, &cfg, stderr)))
+		return err == KERR_NOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
 	log_setup(cfg->log_level, cfg->log_format);
 
 	memset(&rec, 0, sizeof rec);
 	rec.fd = -1;
 	rec.path = out_path;
 	rec.line = malloc(RECORD_LINE_MAX);
-	rec.tok = malloc((RECORD_FRAME_MAX / 8) * sizeof *rec.tok);
-	if (!rec.line || !rec.tok) {
+	if (!rec.line || jtok_doc_alloc(&rec.doc, RECORD_FRAME_MAX / 8)) {
 		fprintf(stderr, "keeper: %s\n", kerr_str(KERR_NOMEM));
 		goto done;
 	}
-	jtok_init(&rec.doc, rec.tok, RECORD_FRAME_MAX / 8);
 	for (size_t i = 0; i < cfg->nfeeds; i++)
 		add_source(&rec, cfg->feeds[i].name);
 	add_source(&rec, "node");   /* source nfeeds, for the summary */
@@ -567,7 +549,7 @@ done:
 	node_free(node);
 	loop_destroy(rec.loop);
 	free(rec.line);
-	free(rec.tok);
+	jtok_doc_free(&rec.doc);
 	config_free(cfg);
 	return status;
 }

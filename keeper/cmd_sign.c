@@ -73,10 +73,8 @@ static int collect_flags(const char *cmd, const struct option *opts, int argc,
 			fputs(cli_help_text(cmd), stdout);
 			return -1;
 		}
-		if (c == ':')
-			return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
-		if (c < 0 || c >= F_COUNT)
-			return cli_usage_error(cmd, "unknown option: %s", argv[optind - 1]);
+		if (c == ':' || c < 0 || c >= F_COUNT)
+			return cli_option_error(cmd, c, argv);
 		if (f[c])
 			return cli_usage_error(cmd, "--%s given twice", opts[idx].name);
 		f[c] = optarg;

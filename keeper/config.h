@@ -372,6 +372,14 @@ typedef struct {
 kerr_t config_load(const char *path, config_keeper_t **out,
 		   config_errors_t *errs);
 
+/*
+ * config_load() as the commands run it: when it fails, every message is
+ * printed to f (config_errors_print), then "keeper: REASON" for
+ * KERR_NOMEM, which is the one failure that is not the file's fault.
+ * Returns config_load()'s code; the messages are not kept.
+ */
+kerr_t config_load_report(const char *path, config_keeper_t **out, FILE *f);
+
 void config_free(config_keeper_t *cfg);
 
 /* Look up by name (NULL when absent). */

@@ -38,6 +38,22 @@ void config_errors_print(const config_errors_t *e, FILE *f)
 		fprintf(f, "keeper: %zu more errors not shown\n", e->dropped);
 }
 
+kerr_t config_load_report(const char *path, config_keeper_t **out, FILE *f)
+{
+	config_errors_t errs;
+	kerr_t err;
+
+	config_errors_init(&errs);
+	err = config_load(path, out, &errs);
+	if (err) {
+		config_errors_print(&errs, f);
+		if (err == KERR_NOMEM)
+			fprintf(f, "keeper: %s\n", kerr_str(err));
+	}
+	config_errors_release(&errs);
+	return err;
+}
+
 void config_errors_add(config_errors_t *e, const char *file, unsigned line,
 		       const char *text)
 {

@@ -10,25 +10,22 @@
 
 kerr_t feed_parse_init(feed_parser_t *p, size_t max_frame)
 {
-	size_t ntok;
+	kerr_t err;
 
 	memset(p, 0, sizeof *p);
 	if (max_frame == 0)
 		max_frame = FEED_PARSE_FRAME_DEFAULT;
 	if (max_frame > FEED_PARSE_FRAME_HARD)
 		return KERR_ARG;
-	ntok = max_frame / 8 < 1024 ? 1024 : max_frame / 8;
-	p->tok_ = malloc(ntok * sizeof *p->tok_);
-	if (!p->tok_)
-		return KERR_NOMEM;
-	jtok_init(&p->doc, p->tok_, ntok);
+	if ((err = jtok_doc_alloc(&p->doc, max_frame / 8 < 1024 ? 1024 : max_frame / 8)))
+		return err;
 	p->max_frame = max_frame;
 	return KERR_OK;
 }
 
 void feed_parse_release(feed_parser_t *p)
 {
-	free(p->tok_);
+	jtok_doc_free(&p->doc);
 	memset(p, 0, sizeof *p);
 }
 

@@ -51,7 +51,6 @@ typedef struct {
 	jtok_doc_t doc;
 	size_t max_frame;   /* bytes */
 	const char *what;   /* after an error: "price", "time", "match", "frame" */
-	jtok_t *tok_;       /* private */
 } feed_parser_t;
 
 /* As node_parse_init(): max_frame 0 is the default; max_frame / 8 tokens

@@ -257,55 +257,65 @@ static kerr_t scan_string(pstate_t *p)
 	return KERR_OK;
 }
 
-/* RFC 8259 number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static kerr_t scan_number(pstate_t *p)
+/* One or more digits from s[*i], *i left after them or at the byte that
+ * is not one. */
+static kerr_t digit_run(const unsigned char *s, size_t len, size_t *i)
 {
-	const unsigned char *s = p->s;
-	size_t len = p->len, i = p->i, idx;
-	kerr_t err;
+	if (*i >= len)
+		return KERR_TRUNCATED;
+	if (!is_digit(s[*i]))
+		return KERR_JSON;
+	while (*i < len && is_digit(s[*i]))
+		(*i)++;
+	return KERR_OK;
+}
 
-	if (s[i] == '-')
+/*
+ * Step *pos over an RFC 8259 number in s[*pos..len):
+ *   -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+ * KERR_TRUNCATED when s ends inside it, KERR_JSON at a byte it cannot
+ * have; *pos is where the scan stopped either way.  One grammar for the
+ * tokeniser and for numbers written inside strings (number_text).
+ */
+static kerr_t number_end(const unsigned char *s, size_t len, size_t *pos)
+{
+	size_t i = *pos;
+	kerr_t err = KERR_OK;
+
+	if (i < len && s[i] == '-')
 		i++;
-	if (i >= len)
-		goto truncated;
-	if (s[i] == '0')
-		i++;
-	else if (s[i] >= '1' && s[i] <= '9')
-		while (i < len && is_digit(s[i]))
-			i++;
+	if (i < len && s[i] == '0')
+		i++;   /* "01" ends after the 0; the caller refuses the rest */
 	else
-		goto bad;
-	if (i < len && s[i] == '.') {
+		err = digit_run(s, len, &i);
+	if (!err && i < len && s[i] == '.') {
 		i++;
-		if (i >= len)
-			goto truncated;
-		if (!is_digit(s[i]))
-			goto bad;
-		while (i < len && is_digit(s[i]))
-			i++;
+		err = digit_run(s, len, &i);
 	}
-	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+	if (!err && i < len && (s[i] == 'e' || s[i] == 'E')) {
 		i++;
 		if (i < len && (s[i] == '+' || s[i] == '-'))
 			i++;
-		if (i >= len)
-			goto truncated;
-		if (!is_digit(s[i]))
-			goto bad;
-		while (i < len && is_digit(s[i]))
-			i++;
+		err = digit_run(s, len, &i);
+	}
+	*pos = i;
+	return err;
+}
+
+static kerr_t scan_number(pstate_t *p)
+{
+	size_t i = p->i, idx;
+	kerr_t err = number_end(p->s, p->len, &i);
+
+	if (err) {
+		p->i = i;
+		return fail(p, err);
 	}
 	if ((err = new_tok(p, JTOK_NUMBER, p->i, &idx)))
 		return err;
 	p->d->tok[idx].len = (uint32_t)(i - p->i);
 	p->i = i;
 	return KERR_OK;
-truncated:
-	p->i = i;
-	return fail(p, KERR_TRUNCATED);
-bad:
-	p->i = i;
-	return fail(p, KERR_JSON);
 }
 
 static kerr_t scan_literal(pstate_t *p, const char *word, size_t wlen,
@@ -334,6 +344,25 @@ void jtok_init(jtok_doc_t *d, jtok_t *tok, size_t cap)
 	memset(d, 0, sizeof *d);
 	d->tok = tok;
 	d->cap = cap < UINT32_MAX ? cap : UINT32_MAX - 1;
+}
+
+kerr_t jtok_doc_alloc(jtok_doc_t *d, size_t cap)
+{
+	jtok_t *tok;
+
+	memset(d, 0, sizeof *d);
+	if (cap == 0)
+		return KERR_ARG;
+	if (!(tok = malloc(cap * sizeof *tok)))
+		return KERR_NOMEM;
+	jtok_init(d, tok, cap);
+	return KERR_OK;
+}
+
+void jtok_doc_free(jtok_doc_t *d)
+{
+	free(d->tok);
+	memset(d, 0, sizeof *d);
 }
 
 static void skip_ws(pstate_t *p)
@@ -640,6 +669,18 @@ kerr_t jtok_key(const jtok_doc_t *d, size_t obj, const char *key, size_t klen,
 	return KERR_OK;
 }
 
+kerr_t jtok_key_opt(const jtok_doc_t *d, size_t obj, const char *key,
+		    size_t *out)
+{
+	kerr_t err = jtok_key(d, obj, key, strlen(key), out);
+
+	if (err == KERR_NOT_FOUND) {
+		*out = JTOK_NONE;
+		return KERR_OK;
+	}
+	return err;
+}
+
 kerr_t jtok_index(const jtok_doc_t *d, size_t arr, size_t idx, size_t *out)
 {
 	size_t k;
@@ -811,31 +852,28 @@ static kerr_t number_text(const jtok_doc_t *d, size_t i, jtok_view_t *v)
 		return KERR_NUM_EMPTY;
 	if (n > JTOK_NUM_MAX)
 		return KERR_TOO_LONG;
-	if (s[k] == '-')
-		k++;
-	if (k < n && s[k] == '0')
-		k++;
-	else if (k < n && s[k] >= '1' && s[k] <= '9')
-		while (k < n && is_digit(s[k]))
-			k++;
-	else
+	/* A string's number is whole or it is not one: truncation included. */
+	if (number_end(s, n, &k) != KERR_OK || k != n)
 		return KERR_NUM_CHAR;
-	if (k < n && s[k] == '.') {
-		if (++k >= n || !is_digit(s[k]))
-			return KERR_NUM_CHAR;
-		while (k < n && is_digit(s[k]))
-			k++;
+	return KERR_OK;
+}
+
+bool jtok_plain_u64(const jtok_doc_t *d, size_t i, uint64_t *out)
+{
+	jtok_view_t v;
+	uint64_t x = 0;
+
+	if (i >= d->n || d->tok[i].type != JTOK_NUMBER)
+		return false;
+	v = jtok_text(d, i);
+	for (size_t k = 0; k < v.len; k++) {
+		unsigned dg = (unsigned)(v.p[k] - '0');
+		if (dg > 9 || x > (UINT64_MAX - dg) / 10)
+			return false;
+		x = x * 10 + dg;
 	}
-	if (k < n && (s[k] == 'e' || s[k] == 'E')) {
-		k++;
-		if (k < n && (s[k] == '+' || s[k] == '-'))
-			k++;
-		if (k >= n || !is_digit(s[k]))
-			return KERR_NUM_CHAR;
-		while (k < n && is_digit(s[k]))
-			k++;
-	}
-	return k == n ? KERR_OK : KERR_NUM_CHAR;
+	*out = x;
+	return true;
 }
 
 kerr_t jtok_double(const jtok_doc_t *d, size_t i, double *out)

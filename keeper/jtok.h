@@ -115,6 +115,16 @@ typedef struct {
 void jtok_init(jtok_doc_t *d, jtok_t *tok, size_t cap);
 
 /*
+ * For a parser that sizes its token array once, from the longest text it
+ * accepts: allocate cap tokens (cap >= 1) and attach them as jtok_init
+ * does.  KERR_NOMEM (d is then zeroed), KERR_ARG for cap 0.  Release with
+ * jtok_doc_free(), which also takes a zeroed doc (a failed or never-made
+ * allocation) and leaves d zeroed.
+ */
+kerr_t jtok_doc_alloc(jtok_doc_t *d, size_t cap);
+void jtok_doc_free(jtok_doc_t *d);
+
+/*
  * Tokenise exactly one JSON value in js[0..len), with only whitespace
  * around it.  Nothing is allocated and js need not be NUL-terminated.  On
  * error d->n is 0 and d->err_pos says where.  KERR_TRUNCATED, KERR_JSON,
@@ -146,6 +156,14 @@ size_t jtok_after(const jtok_doc_t *d, size_t c, size_t i);
  */
 kerr_t jtok_key(const jtok_doc_t *d, size_t obj, const char *key, size_t klen,
 		size_t *out);
+
+/*
+ * jtok_key for a member that may be absent: key is NUL-terminated, and a
+ * missing member is not an error but *out = JTOK_NONE.  KERR_JSON as
+ * jtok_key.
+ */
+kerr_t jtok_key_opt(const jtok_doc_t *d, size_t obj, const char *key,
+		    size_t *out);
 
 /* Element idx of array arr.  KERR_JSON when arr is not an array;
  * KERR_NOT_FOUND past the end. */
@@ -201,6 +219,13 @@ kerr_t jtok_bytes(const jtok_doc_t *d, size_t i, uint8_t *out, size_t cap,
 kerr_t jtok_fixed(const jtok_doc_t *d, size_t i, uint8_t *out, size_t n);
 kerr_t jtok_addr(const jtok_doc_t *d, size_t i, addr_t *out);
 kerr_t jtok_bool(const jtok_doc_t *d, size_t i, bool *out);
+
+/*
+ * true, with the value in *out, when token i is a number token written as
+ * plain decimal digits (no sign, fraction or exponent) below 2^64: the
+ * JSON-RPC ids keeper sends.  false for anything else, i out of range too.
+ */
+bool jtok_plain_u64(const jtok_doc_t *d, size_t i, uint64_t *out);
 
 /*
  * A number, or a string holding exactly a JSON number ("1450.21"), as a

@@ -7,6 +7,7 @@
  * interface contract but are not built yet; asking for one says so rather
  * than pretending.
  */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -136,6 +137,13 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 	fputc('\n', stderr);
 	fputs(help ? help : top_help, stderr);
 	return CLI_EXIT_USAGE;
+}
+
+int cli_option_error(const char *command, int c, char **argv)
+{
+	if (c == ':')
+		return cli_usage_error(command, "%s needs a value", argv[optind - 1]);
+	return cli_usage_error(command, "unknown option: %s", argv[optind - 1]);
 }
 
 static int cmd_help(int argc, char **argv)

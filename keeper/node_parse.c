@@ -66,25 +66,22 @@ static int field_id(const char *k, size_t len)
 
 kerr_t node_parse_init(node_parser_t *p, size_t max_frame)
 {
-	size_t ntok;
+	kerr_t err;
 
 	memset(p, 0, sizeof *p);
 	if (max_frame == 0)
 		max_frame = NODE_PARSE_FRAME_DEFAULT;
 	if (max_frame > NODE_PARSE_FRAME_HARD)
 		return KERR_ARG;
-	ntok = max_frame / 8 < 1024 ? 1024 : max_frame / 8;
-	p->tok_ = malloc(ntok * sizeof *p->tok_);
-	if (!p->tok_)
-		return KERR_NOMEM;
-	jtok_init(&p->doc, p->tok_, ntok);
+	if ((err = jtok_doc_alloc(&p->doc, max_frame / 8 < 1024 ? 1024 : max_frame / 8)))
+		return err;
 	p->max_frame = max_frame;
 	return KERR_OK;
 }
 
 void node_parse_release(node_parser_t *p)
 {
-	free(p->tok_);
+	jtok_doc_free(&p->doc);
 	memset(p, 0, sizeof *p);
 }
 
@@ -240,31 +237,7 @@ static kerr_t parse_log(node_parser_t *p, const jtok_doc_t *d,
 static kerr_t member(node_parser_t *p, size_t obj, const char *name,
 		     const char *what, size_t *out)
 {
-	kerr_t err = jtok_key(&p->doc, obj, name, strlen(name), out);
-	if (err == KERR_NOT_FOUND) {
-		*out = JTOK_NONE;
-		return KERR_OK;
-	}
-	return at(p, what, err);
-}
-
-/* A JSON-RPC id as a number, when it is a plain non-negative integer. */
-static bool id_number(const jtok_doc_t *d, size_t i, uint64_t *out)
-{
-	jtok_view_t v;
-	uint64_t x = 0;
-
-	if (jtok_type(d, i) != JTOK_NUMBER)
-		return false;
-	v = jtok_text(d, i);
-	for (size_t k = 0; k < v.len; k++) {
-		unsigned dg = (unsigned)(v.p[k] - '0');
-		if (dg > 9 || x > (UINT64_MAX - dg) / 10)
-			return false;
-		x = x * 10 + dg;
-	}
-	*out = x;
-	return true;
+	return at(p, what, jtok_key_opt(&p->doc, obj, name, out));
 }
 
 kerr_t node_parse_frame(node_parser_t *p, const char *frame, size_t len,
@@ -291,7 +264,7 @@ kerr_t node_parse_frame(node_parser_t *p, const char *frame, size_t len,
 		    (err = member(p, 0, "error", "error", &f->error)))
 			return err;
 		f->kind = NODE_FRAME_REPLY;
-		f->id_is_num = id_number(d, f->id, &f->id_num);
+		f->id_is_num = jtok_plain_u64(d, f->id, &f->id_num);
 		return KERR_OK;
 	}
 

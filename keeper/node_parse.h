@@ -68,10 +68,9 @@ typedef struct {
 } node_frame_t;
 
 typedef struct {
-	jtok_doc_t doc;       /* the last frame's tokens */
+	jtok_doc_t doc;       /* the last frame's tokens (array owned here) */
 	size_t max_frame;     /* bytes */
 	const char *what;     /* after an error: the field at fault, or NULL */
-	jtok_t *tok_;         /* private: the token array */
 } node_parser_t;
 
 /*

@@ -43,7 +43,6 @@ struct replay_file {
 	char *scratch;         /* max_frame bytes: string frames */
 	char src_buf[REPLAY_FILE_SRC_MAX];
 	jtok_doc_t doc;
-	jtok_t *tok;
 	uint64_t lineno;
 	bool have_t;
 	int64_t last_t;        /* t of the last good line */
@@ -297,13 +296,11 @@ static kerr_t make(replay_file_t **out, int fd, bool own,
 	r->cap = max_line + 2 + READ_CHUNK;
 	r->buf = malloc(r->cap);
 	r->scratch = malloc(max_frame);
-	r->tok = malloc(ntok * sizeof *r->tok);
-	if (!r->buf || !r->scratch || !r->tok) {
+	if (!r->buf || !r->scratch || jtok_doc_alloc(&r->doc, ntok)) {
 		r->own_fd = false;   /* the caller closes what it opened */
 		replay_file_close(r);
 		return KERR_NOMEM;
 	}
-	jtok_init(&r->doc, r->tok, ntok);
 	r->st.first_t = r->st.last_t = -1;
 	*out = r;
 	return KERR_OK;
@@ -360,7 +357,7 @@ void replay_file_close(replay_file_t *r)
 		close(r->fd);
 	free(r->buf);
 	free(r->scratch);
-	free(r->tok);
+	jtok_doc_free(&r->doc);
 	free(r);
 }
 

@@ -497,7 +497,6 @@ struct rpc_client {
 	char *bodies;
 	rpc_outcome_t *outcomes;
 	jtok_doc_t doc;
-	jtok_t *tok;
 	/* What a callback reads, copied out of the slot so that the slot is
 	 * free again during the callback. */
 	rpc_outcome_t done_out[RPC_MAX_ENDPOINTS];
@@ -509,7 +508,6 @@ kerr_t rpc_new(rpc_client_t **out, size_t n, const rpc_transport_t *t,
 {
 	rpc_client_t *c;
 	rpc_opts_t o = { 0 };
-	size_t ntok;
 
 	*out = NULL;
 	if (opts)
@@ -540,17 +538,15 @@ kerr_t rpc_new(rpc_client_t **out, size_t n, const rpc_transport_t *t,
 	c->o = o;
 	c->n = n;
 	c->next_id = 1;
-	ntok = o.max_reply / 8;
 	c->slots = calloc(o.slots, sizeof *c->slots);
 	c->free_ = calloc(o.slots, sizeof *c->free_);
 	c->bodies = malloc(o.slots * o.max_request);
 	c->outcomes = calloc(o.slots * n, sizeof *c->outcomes);
-	c->tok = malloc(ntok * sizeof *c->tok);
-	if (!c->slots || !c->free_ || !c->bodies || !c->outcomes || !c->tok) {
+	if (!c->slots || !c->free_ || !c->bodies || !c->outcomes ||
+	    jtok_doc_alloc(&c->doc, o.max_reply / 8)) {
 		rpc_free(c);
 		return KERR_NOMEM;
 	}
-	jtok_init(&c->doc, c->tok, ntok);
 	for (size_t i = 0; i < o.slots; i++) {
 		struct slot *s = &c->slots[i];
 		s->c = c;
@@ -572,7 +568,7 @@ void rpc_free(rpc_client_t *c)
 	free(c->free_);
 	free(c->bodies);
 	free(c->outcomes);
-	free(c->tok);
+	jtok_doc_free(&c->doc);
 	free(c);
 }
 
@@ -722,34 +718,12 @@ typedef struct {
 	const char *what;
 } judged_t;
 
-/* Member `key` of obj, JTOK_NONE when absent. */
-static kerr_t member(const jtok_doc_t *d, size_t obj, const char *key, size_t *out)
-{
-	kerr_t err = jtok_key(d, obj, key, strlen(key), out);
-
-	if (err == KERR_NOT_FOUND) {
-		*out = JTOK_NONE;
-		return KERR_OK;
-	}
-	return err;
-}
-
 /* Does token i hold the id we sent (a plain decimal number)? */
 static bool id_matches(const jtok_doc_t *d, size_t i, uint64_t id)
 {
-	jtok_view_t v;
-	uint64_t x = 0;
+	uint64_t x;
 
-	if (jtok_type(d, i) != JTOK_NUMBER)
-		return false;
-	v = jtok_text(d, i);
-	for (size_t k = 0; k < v.len; k++) {
-		unsigned dg = (unsigned)(v.p[k] - '0');
-		if (dg > 9 || x > (UINT64_MAX - dg) / 10)
-			return false;
-		x = x * 10 + dg;
-	}
-	return x == id;
+	return jtok_plain_u64(d, i, &x) && x == id;
 }
 
 /* Largest k <= max that does not split a UTF-8 sequence of p. */
@@ -804,18 +778,18 @@ static kerr_t parse_reply(rpc_client_t *c, struct slot *s, const char *body,
 	if (jtok_type(d, 0) != JTOK_OBJECT)
 		return KERR_RPC_REPLY;
 	j->what = "jsonrpc";
-	if ((err = member(d, 0, "jsonrpc", &ver)))
+	if ((err = jtok_key_opt(d, 0, "jsonrpc", &ver)))
 		return err;
 	if (ver == JTOK_NONE || !jtok_str_eq(d, ver, "2.0", 3))
 		return KERR_RPC_REPLY;
 	j->what = "id";
-	if ((err = member(d, 0, "id", &id)))
+	if ((err = jtok_key_opt(d, 0, "id", &id)))
 		return err;
 	j->what = "result";
-	if ((err = member(d, 0, "result", &res)))
+	if ((err = jtok_key_opt(d, 0, "result", &res)))
 		return err;
 	j->what = "error";
-	if ((err = member(d, 0, "error", &er)))
+	if ((err = jtok_key_opt(d, 0, "error", &er)))
 		return err;
 	/* A null id is how a server answers a request it could not read; it
 	 * is our reply only as an error. */
@@ -838,18 +812,18 @@ static kerr_t parse_reply(rpc_client_t *c, struct slot *s, const char *body,
 	if (jtok_type(d, er) != JTOK_OBJECT)
 		return KERR_RPC_REPLY;
 	j->what = "error.code";
-	if ((err = member(d, er, "code", &code)))
+	if ((err = jtok_key_opt(d, er, "code", &code)))
 		return err;
 	if (code == JTOK_NONE || jtok_type(d, code) != JTOK_NUMBER ||
 	    jtok_int64(d, code, &code_v))
 		return KERR_RPC_REPLY;
 	j->what = "error.message";
-	if ((err = member(d, er, "message", &msg)))
+	if ((err = jtok_key_opt(d, er, "message", &msg)))
 		return err;
 	if (msg == JTOK_NONE || jtok_type(d, msg) != JTOK_STRING)
 		return KERR_RPC_REPLY;
 	j->what = "error.data";
-	if ((err = member(d, er, "data", &j->data)))
+	if ((err = jtok_key_opt(d, er, "data", &j->data)))
 		return err;
 	j->what = NULL;
 	o->code = code_v;

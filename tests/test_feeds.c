@@ -28,44 +28,9 @@
 #include "keeper/feeds.h"
 #include "keeper/loop.h"
 #include "tests/feedsrv.h"
+#include "tests/loop_util.h"
+#include "tests/net_util.h"
 #include "tests/test.h"
-
-static loop_t *L;
-static loop_timer_t wd_t;
-static int wd_fired;
-
-static void wd_cb(loop_t *loop, void *arg)
-{
-	(void)arg;
-	wd_fired = 1;
-	loop_stop(loop);
-}
-
-/* Runs the loop until a callback stops it (returns 1) or ms pass (0). */
-static int run_for(int ms)
-{
-	wd_fired = 0;
-	loop_timer_arm_ms(&wd_t, ms);
-	CHECK_OK(loop_run(L));
-	loop_timer_cancel(&wd_t);
-	return !wd_fired;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- what the sink and the tap saw */
 
@@ -751,24 +716,6 @@ out:
 	reset_seen();
 }
 
-static int dead_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl))
-		port = 1;
-	else
-		port = ntohs(sa.sin_port);
-	close(fd); /* nothing listens there now */
-	return port;
-}
-
 static void test_stale_never_connected(void)
 {
 	char feeds[512];
@@ -779,7 +726,7 @@ static void test_stale_never_connected(void)
 
 	snprintf(feeds, sizeof feeds,
 		 "{ name = \"gone\"; url = \"ws://127.0.0.1:%d/\"; price = \"p\"; "
-		 "stale_after_ms = 200; }", dead_port());
+		 "stale_after_ms = 200; }", free_port(0, NULL));
 	cfg = load_cfg(feeds);
 	CHECK(cfg != NULL);
 	if (!cfg)
@@ -917,7 +864,7 @@ int main(int argc, char **argv)
 		printf("loop_create failed\n");
 		return 1;
 	}
-	loop_timer_init(&wd_t, L, wd_cb, NULL);
+	loop_util_init();
 	RUN(test_args);
 	RUN(test_presets_and_paths);
 	RUN(test_malformed_kept);

@@ -31,48 +31,9 @@
 #include "keeper/rpc.h"
 #include "keeper/rpc_http.h"
 #include "signer/hex.h"
+#include "tests/config_util.h"
+#include "tests/loop_util.h"
 #include "tests/test.h"
-
-static loop_t *L;
-static loop_timer_t wd_t, poll_t;
-static int wd_fired;
-static bool (*until_fn)(void);
-
-static void wd_cb(loop_t *loop, void *arg)
-{
-	(void)arg;
-	wd_fired = 1;
-	loop_stop(loop);
-}
-
-static void poll_cb(loop_t *loop, void *arg)
-{
-	(void)arg;
-	if (until_fn && until_fn()) {
-		loop_stop(loop);
-		return;
-	}
-	loop_timer_arm_ms(&poll_t, 2);
-}
-
-/* Run the loop until pred() holds (true) or ms pass (false). */
-static bool run_until(bool (*pred)(void), int ms)
-{
-	until_fn = pred;
-	wd_fired = 0;
-	loop_timer_arm_ms(&wd_t, ms);
-	loop_timer_arm_ms(&poll_t, 0);
-	CHECK_OK(loop_run(L));
-	loop_timer_cancel(&wd_t);
-	loop_timer_cancel(&poll_t);
-	until_fn = NULL;
-	return !wd_fired;
-}
-
-static bool never(void)
-{
-	return false;
-}
 
 /* ---- fixtures: anvil's frames (tests/fixtures/frames) */
 
@@ -356,29 +317,6 @@ static int port;
 #define TOKA "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 #define TOKB "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 #define TRANSFER "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
-
-static config_keeper_t *load_cfg(const char *text)
-{
-	char path[] = "/tmp/keeper-test-node-XXXXXX";
-	int fd = mkstemp(path);
-	config_keeper_t *cfg = NULL;
-	config_errors_t errs;
-
-	if (fd < 0)
-		return NULL;
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		close(fd);
-		unlink(path);
-		return NULL;
-	}
-	close(fd);
-	config_errors_init(&errs);
-	if (config_load(path, &cfg, &errs) != KERR_OK)
-		config_errors_print(&errs, stdout);
-	config_errors_release(&errs);
-	unlink(path);
-	return cfg;
-}
 
 /* A node on the scripted server: watch "vault" (tokens A and B) and
  * "tok" (token A itself, no tokens). */
@@ -1089,8 +1027,7 @@ int main(void)
 		return 1;
 	}
 	port = p;
-	loop_timer_init(&wd_t, L, wd_cb, NULL);
-	loop_timer_init(&poll_t, L, poll_cb, NULL);
+	loop_util_init();
 	RUN(test_subscriptions);
 	RUN(test_bad_frames);
 	RUN(test_hash_fallback);

@@ -25,14 +25,8 @@
  *     carrying a JSON-RPC error (a nonce-too-low raw transaction) reported
  *     as that error with its code, message and kind.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <glob.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +38,9 @@
 #include "keeper/rpc_http.h"
 #include "signer/hex.h"
 #include "signer/u256.h"
+#include "tests/anvil.h"
+#include "tests/config_util.h"
+#include "tests/loop_util.h"
 #include "tests/test.h"
 
 /* anvil's dev accounts 0..3 and their keys (public test keys) */
@@ -59,24 +56,8 @@
 
 /* ---- processes */
 
-#define MAXPROC 8
-static volatile pid_t procs[MAXPROC];
-static char anvil_bin[1024], cast_bin[1024], state_dir[64];
+static char state_dir[64];
 static char s1_path[128], s2_path[128];   /* the dumped states */
-
-/* Kill every anvil still running (its whole process group: the npm
- * wrapper, if used, starts the binary as a child).  Async-signal-safe. */
-static void kill_all(void)
-{
-	for (int i = 0; i < MAXPROC; i++) {
-		pid_t p = procs[i];
-		if (p > 0) {
-			kill(-p, SIGKILL);
-			waitpid(p, NULL, 0);
-			procs[i] = 0;
-		}
-	}
-}
 
 /* Remove the state files and their directory (async-signal-safe). */
 static void remove_state(void)
@@ -99,68 +80,6 @@ static void on_fatal(int sig)
 	_exit(128 + sig);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The native binary of an npm package starts faster than its node
- * wrapper; either will do. */
-static bool find_tool(const char *name, char *out, size_t cap)
-{
-	char pat[256];
-	glob_t g;
-	bool ok = false;
-
-	snprintf(pat, sizeof pat, ".deps/node_modules/@foundry-rs/%s-*/bin/%s", name, name);
-	if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0 &&
-	    access(g.gl_pathv[0], X_OK) == 0) {
-		snprintf(out, cap, "%s", g.gl_pathv[0]);
-		ok = true;
-	}
-	globfree(&g);
-	if (!ok) {
-		snprintf(out, cap, ".deps/node_modules/.bin/%s", name);
-		ok = access(out, X_OK) == 0;
-	}
-	return ok;
-}
-
-/* A port nothing listens on now (bound, read, closed). */
-static int free_port(void)
-{
-	struct sockaddr_in sa = { 0 };
-	socklen_t sl = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p = 0;
-
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
-		p = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return p;
-}
-
-static bool port_open(int port)
-{
-	struct sockaddr_in sa = { 0 };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok;
-
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 /*
  * Start anvil on 127.0.0.1:port with --no-mining and the given state
  * options (NULL: none), and wait (up to 10 s) until it accepts
@@ -170,16 +89,9 @@ static pid_t anvil_start(int port, const char *load, const char *dump, int64_t *
 {
 	char ps[16];
 	const char *argv[16];
-	int argc = 0, slot = -1;
-	int64_t t0 = mono_ms();
-	sigset_t block, old;
+	int argc = 0;
 	pid_t pid;
 
-	for (int i = 0; i < MAXPROC && slot < 0; i++)
-		if (procs[i] <= 0)
-			slot = i;
-	if (slot < 0)
-		return -1;
 	snprintf(ps, sizeof ps, "%d", port);
 	argv[argc++] = anvil_bin;
 	argv[argc++] = "--host";
@@ -197,146 +109,13 @@ static pid_t anvil_start(int port, const char *load, const char *dump, int64_t *
 		argv[argc++] = dump;
 	}
 	argv[argc] = NULL;
-	/* No fatal signal between fork and the pid being on record, or the
-	 * handler would miss this anvil. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGALRM);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	pid = fork();
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGALRM, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		setpgid(0, 0);
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-		execv(anvil_bin, (char *const *)argv);
-		_exit(127);
-	}
-	if (pid > 0) {
-		setpgid(pid, pid);
-		procs[slot] = pid;
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0)
-		return -1;
-	while (!port_open(port)) {
-		if (mono_ms() - t0 > 10000 || waitpid(pid, NULL, WNOHANG) == pid) {
-			printf("    anvil on port %d did not start\n", port);
-			kill(-pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			procs[slot] = 0;
-			return -1;
-		}
-		usleep(5000);
-	}
-	if (ready_ms)
+	pid = anvil_run(argv, port);
+	if (pid > 0 && ready_ms)
 		*ready_ms = mono_ms();
 	return pid;
 }
 
-/* SIGTERM (anvil then writes its --dump-state), wait up to 10 s, then
- * SIGKILL. */
-static void anvil_stop(pid_t pid)
-{
-	int64_t t0 = mono_ms();
-
-	if (pid <= 0)
-		return;
-	kill(-pid, SIGTERM);
-	while (waitpid(pid, NULL, WNOHANG) != pid) {
-		if (mono_ms() - t0 > 10000) {
-			kill(-pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			break;
-		}
-		usleep(5000);
-	}
-	for (int i = 0; i < MAXPROC; i++)
-		if (procs[i] == pid)
-			procs[i] = 0;
-}
-
-/* Run a command line (cast with arguments); its stdout, without the
- * trailing newline, into out.  Returns the exit status, -1 if it did not
- * run. */
-static int sh(char *out, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int sh(char *out, size_t cap, const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	FILE *f;
-	size_t n = 0;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	if (!(f = popen(cmd, "r")))
-		return -1;
-	if (out && cap) {
-		n = fread(out, 1, cap - 1, f);
-		while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-			n--;
-		out[n] = 0;
-	} else {
-		char sink_buf[512];
-		while (fread(sink_buf, 1, sizeof sink_buf, f) > 0)
-			;
-	}
-	st = pclose(f);
-	if (st != 0)
-		printf("    command failed (%d): %.300s\n", st, cmd);
-	return st;
-}
-
 /* ---- the loop and the events */
-
-static loop_t *L;
-static loop_timer_t wd_t, poll_t;
-static int wd_fired;
-static bool (*until_fn)(void);
-
-static void wd_cb(loop_t *loop, void *arg)
-{
-	(void)arg;
-	wd_fired = 1;
-	loop_stop(loop);
-}
-
-static void poll_cb(loop_t *loop, void *arg)
-{
-	(void)arg;
-	if (until_fn && until_fn()) {
-		loop_stop(loop);
-		return;
-	}
-	loop_timer_arm_ms(&poll_t, 2);
-}
-
-static bool run_until(bool (*pred)(void), int ms)
-{
-	until_fn = pred;
-	wd_fired = 0;
-	loop_timer_arm_ms(&wd_t, ms);
-	loop_timer_arm_ms(&poll_t, 0);
-	CHECK_OK(loop_run(L));
-	loop_timer_cancel(&wd_t);
-	loop_timer_cancel(&poll_t);
-	until_fn = NULL;
-	return !wd_fired;
-}
-
-static bool never(void)
-{
-	return false;
-}
 
 #define MAXEV 512
 static struct rec {
@@ -451,29 +230,6 @@ static bool log_amount_is(const struct rec *r)
 {
 	return strlen(r->hex) == 66 && strtoull(r->hex + 50, NULL, 16) == w_amount &&
 	       !r->ev.log.removed;
-}
-
-static config_keeper_t *load_cfg(const char *text)
-{
-	char path[] = "/tmp/keeper-test-node-XXXXXX";
-	int fd = mkstemp(path);
-	config_keeper_t *cfg = NULL;
-	config_errors_t errs;
-
-	if (fd < 0)
-		return NULL;
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		close(fd);
-		unlink(path);
-		return NULL;
-	}
-	close(fd);
-	config_errors_init(&errs);
-	if (config_load(path, &cfg, &errs) != KERR_OK)
-		config_errors_print(&errs, stdout);
-	config_errors_release(&errs);
-	unlink(path);
-	return cfg;
 }
 
 static void want_u256_json(const u256_t *got, json_t *s, const char *what)
@@ -1015,28 +771,15 @@ static void test_rpc_error(void)
 
 int main(void)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_fatal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
-	sigaction(SIGABRT, &sa, NULL);
-	atexit(kill_all);
+	install_fatal(on_fatal);
 	alarm(50);
 
-	if (!find_tool("anvil", anvil_bin, sizeof anvil_bin) ||
-	    !find_tool("cast", cast_bin, sizeof cast_bin)) {
-		printf("FAIL setup: anvil/cast not found under .deps (make deps)\n");
-		printf("0 passed, 1 failed\n");
+	if (!find_anvil_cast())
 		return 1;
-	}
 	snprintf(state_dir, sizeof state_dir, "/tmp/keeper-anvil-XXXXXX");
-	P = free_port();
-	Q = free_port();
-	D = free_port();
+	P = free_port(0, NULL);
+	Q = free_port(0, NULL);
+	D = free_port(0, NULL);
 	if (!mkdtemp(state_dir)) {
 		state_dir[0] = 0;
 		printf("FAIL setup: temporary directory\n");
@@ -1052,8 +795,7 @@ int main(void)
 		return 1;
 	}
 	anvil_a = anvil_start(P, NULL, s1_path, NULL);
-	loop_timer_init(&wd_t, L, wd_cb, NULL);
-	loop_timer_init(&poll_t, L, poll_cb, NULL);
+	loop_util_init();
 	if (anvil_a > 0) {
 		RUN(test_connect);
 		RUN(test_rpc_failover);

@@ -27,14 +27,8 @@
  * Bounded by a 28 s alarm; anvil, feedsrv and keeper are killed at exit, on
  * a fatal signal and on the alarm.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <glob.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +40,7 @@
 #include "signer/addr.h"
 #include "signer/hex.h"
 #include "signer/u256.h"
+#include "tests/anvil.h"
 #include "tests/feedsrv.h"
 #include "tests/test.h"
 
@@ -59,27 +54,9 @@
 
 /* ---- processes */
 
-#define MAXPROC 4
-static volatile pid_t procs[MAXPROC];
-static volatile sig_atomic_t procs_group[MAXPROC];
-static char anvil_bin[1024], cast_bin[1024], keeper_bin[1024];
+static char keeper_bin[1024];
 static char dir[64], cfg_path[128], out_path[128], feed_path[128];
 static char sum_path[128], err_path[128];
-
-/* Kill every child still running (anvil and keeper lead their own process
- * group: the npm wrapper of anvil, if used, starts the binary as a child).
- * Async-signal-safe. */
-static void kill_all(void)
-{
-	for (int i = 0; i < MAXPROC; i++) {
-		pid_t p = procs[i];
-		if (p > 0) {
-			kill(procs_group[i] ? -p : p, SIGKILL);
-			waitpid(p, NULL, 0);
-			procs[i] = 0;
-		}
-	}
-}
 
 /* Remove the temporary files (async-signal-safe). */
 static void remove_files(void)
@@ -106,135 +83,6 @@ static void on_fatal(int sig)
 	_exit(128 + sig);
 }
 
-static void track(pid_t pid, bool group)
-{
-	for (int i = 0; i < MAXPROC; i++)
-		if (procs[i] <= 0) {
-			procs_group[i] = group;
-			procs[i] = pid;
-			return;
-		}
-}
-
-static void untrack(pid_t pid)
-{
-	for (int i = 0; i < MAXPROC; i++)
-		if (procs[i] == pid)
-			procs[i] = 0;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The native binary of an npm package starts faster than its node
- * wrapper; either will do. */
-static bool find_tool(const char *name, char *out, size_t cap)
-{
-	char pat[256];
-	glob_t g;
-	bool ok = false;
-
-	snprintf(pat, sizeof pat, ".deps/node_modules/@foundry-rs/%s-*/bin/%s", name, name);
-	if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0 &&
-	    access(g.gl_pathv[0], X_OK) == 0) {
-		snprintf(out, cap, "%s", g.gl_pathv[0]);
-		ok = true;
-	}
-	globfree(&g);
-	if (!ok) {
-		snprintf(out, cap, ".deps/node_modules/.bin/%s", name);
-		ok = access(out, X_OK) == 0;
-	}
-	return ok;
-}
-
-/* A port nothing listens on now (bound, read, closed). */
-static int free_port(void)
-{
-	struct sockaddr_in sa = { 0 };
-	socklen_t sl = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p = 0;
-
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
-		p = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return p;
-}
-
-static bool port_open(int port)
-{
-	struct sockaddr_in sa = { 0 };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok;
-
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-/*
- * fork + exec argv in its own process group (when group), stdout and
- * stderr to the given files (NULL: /dev/null), tracked for kill_all.  No
- * fatal signal between fork and the pid being on record.  Returns the pid
- * or -1.
- */
-static pid_t spawn(const char *const *argv, const char *out, const char *err, bool group)
-{
-	sigset_t block, old;
-	pid_t pid;
-
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGALRM);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	pid = fork();
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		int o = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600) : nul;
-		int e = err ? open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600) : nul;
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGALRM, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		if (group)
-			setpgid(0, 0);
-		dup2(nul, 0);
-		dup2(o, 1);
-		dup2(e, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	if (pid > 0) {
-		if (group)
-			setpgid(pid, pid);
-		track(pid, group);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return pid;
-}
-
 /* anvil on 127.0.0.1:port mining a block every second; waits (up to 10 s)
  * until it accepts connections.  Returns the pid, or -1. */
 static pid_t anvil_start(int port)
@@ -242,51 +90,9 @@ static pid_t anvil_start(int port)
 	char ps[16];
 	const char *argv[] = { anvil_bin, "--host", "127.0.0.1", "--port", ps,
 			       "--block-time", "1", "--silent", NULL };
-	int64_t t0 = mono_ms();
-	pid_t pid;
 
 	snprintf(ps, sizeof ps, "%d", port);
-	if ((pid = spawn(argv, NULL, NULL, true)) < 0)
-		return -1;
-	while (!port_open(port)) {
-		if (mono_ms() - t0 > 10000 || waitpid(pid, NULL, WNOHANG) == pid) {
-			printf("    anvil on port %d did not start\n", port);
-			kill(-pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			untrack(pid);
-			return -1;
-		}
-		usleep(5000);
-	}
-	return pid;
-}
-
-/* Run a command line (cast with arguments); its stdout, without the
- * trailing newline, into out.  Returns the exit status, -1 if it did not
- * run. */
-static int sh(char *out, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int sh(char *out, size_t cap, const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	FILE *f;
-	size_t n = 0;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	if (!(f = popen(cmd, "r")))
-		return -1;
-	n = fread(out, 1, cap - 1, f);
-	while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-		n--;
-	out[n] = 0;
-	st = pclose(f);
-	if (st != 0)
-		printf("    command failed (%d): %.300s\n", st, cmd);
-	return st;
+	return anvil_run(argv, port);
 }
 
 static bool write_text(const char *path, const char *text, size_t len)
@@ -702,21 +508,13 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa;
 	const char *kp = getenv("KEEPER");
 	char cfg[1024], interval[16], life[16];
 	feedsrv_t fs = { -1, 0 };
 	int port;
 
 	(void)argc;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_fatal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
-	sigaction(SIGABRT, &sa, NULL);
-	atexit(kill_all);
+	install_fatal(on_fatal);
 	alarm(28);
 
 	/* The build's keeper: $KEEPER, else ../bin/keeper from this program. */
@@ -728,12 +526,8 @@ int main(int argc, char **argv)
 			 slash ? (int)(slash - argv[0]) : 1, slash ? argv[0] : ".");
 	}
 	feedsrv_locate(argv[0]);
-	if (!find_tool("anvil", anvil_bin, sizeof anvil_bin) ||
-	    !find_tool("cast", cast_bin, sizeof cast_bin)) {
-		printf("FAIL setup: anvil/cast not found under .deps (make deps)\n");
-		printf("0 passed, 1 failed\n");
+	if (!find_anvil_cast())
 		return 1;
-	}
 	if (access(keeper_bin, X_OK) != 0) {
 		printf("FAIL setup: no keeper at %s (build it, or set KEEPER)\n", keeper_bin);
 		printf("0 passed, 1 failed\n");
@@ -753,7 +547,7 @@ int main(int argc, char **argv)
 	snprintf(err_path, sizeof err_path, "%s/stderr", dir);
 
 	feed_len = feed_lines(feed_text, sizeof feed_text);
-	port = free_port();
+	port = free_port(0, NULL);
 	snprintf(rpc_url, sizeof rpc_url, "http://127.0.0.1:%d", port);
 	snprintf(interval, sizeof interval, "%d", 20);
 	snprintf(life, sizeof life, "%d", 30);

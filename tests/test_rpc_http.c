@@ -20,27 +20,9 @@
 #include "keeper/rpc.h"
 #include "keeper/rpc_http.h"
 #include "tests/feedsrv.h"
+#include "tests/loop_util.h"
+#include "tests/net_util.h"
 #include "tests/test.h"
-
-static loop_t *L;
-static loop_timer_t wd_t;
-static int wd_fired;
-
-static void wd_cb(loop_t *loop, void *arg)
-{
-	(void)arg;
-	wd_fired = 1;
-	loop_stop(loop);
-}
-
-static int run_for(int ms)
-{
-	wd_fired = 0;
-	loop_timer_arm_ms(&wd_t, ms);
-	CHECK_OK(loop_run(L));
-	loop_timer_cancel(&wd_t);
-	return !wd_fired;
-}
 
 #define GOT_MAX 32
 static struct {
@@ -72,26 +54,6 @@ static void reset_got(int stop)
 	memset(got, 0, sizeof got);
 	n_got = 0;
 	stop_after = stop;
-}
-
-static int free_port(int listen_too, int *fd_out)
-{
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 1;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (!bind(fd, (struct sockaddr *)&sa, sizeof sa) &&
-	    !getsockname(fd, (struct sockaddr *)&sa, &sl))
-		port = ntohs(sa.sin_port);
-	if (listen_too && !listen(fd, 16)) {
-		*fd_out = fd;
-		return port;
-	}
-	close(fd);
-	return port;
 }
 
 static const char bn[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_blockNumber\",\"params\":[]}";
@@ -346,7 +308,7 @@ int main(int argc, char **argv)
 		printf("cannot create the loop\n");
 		return 1;
 	}
-	loop_timer_init(&wd_t, L, wd_cb, NULL);
+	loop_util_init();
 	RUN(test_idempotent);
 	RUN(test_args);
 	RUN(test_mapping);

@@ -17,36 +17,9 @@
 #include "keeper/loop.h"
 #include "keeper/ws.h"
 #include "tests/feedsrv.h"
+#include "tests/loop_util.h"
+#include "tests/net_util.h"
 #include "tests/test.h"
-
-static loop_t *L;
-static loop_timer_t wd_t;
-static int wd_fired;
-
-static void wd_cb(loop_t *loop, void *arg)
-{
-	(void)arg;
-	wd_fired = 1;
-	loop_stop(loop);
-}
-
-/* Runs the loop until a callback stops it (returns 1) or ms pass (0). */
-static int run_for(int ms)
-{
-	wd_fired = 0;
-	loop_timer_arm_ms(&wd_t, ms);
-	CHECK_OK(loop_run(L));
-	loop_timer_cancel(&wd_t);
-	return !wd_fired;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the replayed feed: JSON lines, some longer than a receive chunk */
 
@@ -526,24 +499,6 @@ static void test_ping_timeout(void)
 	feedsrv_stop(&srv);
 }
 
-static int dead_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl))
-		port = 1;
-	else
-		port = ntohs(sa.sin_port);
-	close(fd); /* nothing listens there now */
-	return port;
-}
-
 static void test_connect_backoff(void)
 {
 	char url[128];
@@ -552,7 +507,7 @@ static void test_connect_backoff(void)
 	const ws_stats_t *st;
 
 	reset_state();
-	url_of(url, sizeof url, "ws", dead_port());
+	url_of(url, sizeof url, "ws", free_port(0, NULL));
 	cfg = base_cfg(url);
 	cfg.backoff_min_ms = 50;
 	cfg.backoff_max_ms = 400;
@@ -668,7 +623,7 @@ static void wss_case(int trusted, int port)
 		unsetenv("SSL_CERT_FILE");
 	if (!L)
 		return;
-	loop_timer_init(&wd_t, L, wd_cb, NULL);
+	loop_util_init();
 	reset_state();
 	snprintf(url, sizeof url, "wss://localhost:%d/", port);
 	cfg = base_cfg(url);
@@ -716,7 +671,7 @@ int main(int argc, char **argv)
 		printf("loop_create failed\n");
 		return 1;
 	}
-	loop_timer_init(&wd_t, L, wd_cb, NULL);
+	loop_util_init();
 	RUN(test_bad_config);
 	RUN(test_in_order);
 	RUN(test_reconnect_resubscribe);
