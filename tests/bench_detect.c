@@ -1,0 +1,278 @@
+/*
+ * bench_detect: what one price event costs each detector kind, and the
+ * evidence that price_move is O(1) amortised: its per-event cost with a
+ * window holding 10 events against one holding 1,000,000, on a random walk
+ * (short deques) and on a steadily falling series (the max deque holds the
+ * whole window, so every tick expires one entry and pushes one).  Floors:
+ * every kind < 1,000 ns per event (signing, the one step allowed to be
+ * slow, costs ~45 us), the 1,000,000 / 10 ratio <= 2.0, and no heap
+ * allocation per event.
+ *
+ * Allocation is counted, as in bench_parse: this program defines malloc,
+ * calloc and realloc and counts calls around the measured loops (not
+ * under AddressSanitizer, which must own the allocator).  Each figure is
+ * the median of ROUNDS rounds; the series are generated before timing so
+ * that only the detector is measured.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "keeper/det_depeg.h"
+#include "keeper/det_deviation.h"
+#include "keeper/det_ewma.h"
+#include "keeper/det_price_move.h"
+#include "keeper/det_stale.h"
+
+#define ROUNDS 7
+#define EVENTS (1 << 21)     /* per round */
+#define NPRICES (1 << 20)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNT_ALLOCS 0
+static unsigned long n_alloc;
+#else
+#define COUNT_ALLOCS 1
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t n);
+static unsigned long n_alloc;
+
+void *malloc(size_t n)
+{
+	n_alloc++;
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+	n_alloc++;
+	return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t n)
+{
+	n_alloc++;
+	return __libc_realloc(p, n);
+}
+#endif
+
+static double prices[NPRICES];
+static unsigned long sink, allocs_measured;
+static int missed;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static config_trigger_t cfg_of(config_trigger_kind_t kind)
+{
+	config_trigger_t c;
+
+	memset(&c, 0, sizeof(c));
+	c.name = "bench";
+	c.kind = kind;
+	c.cooldown_ms = 60000;
+	return c;
+}
+
+/* One detector under measurement: step() feeds event i at time t. */
+typedef struct {
+	const char *name;
+	void *st;
+	int64_t t;              /* next event time, ms */
+	uint64_t i;             /* next event number */
+	bool falling;
+	unsigned long (*step)(void *st, uint64_t i, int64_t t, double p);
+} runner_t;
+
+static double price_at(const runner_t *r, uint64_t i)
+{
+	return r->falling ? 1e12 - (double)i : prices[i & (NPRICES - 1)];
+}
+
+/* Feed n events untimed (to fill a window). */
+static void warm(runner_t *r, uint64_t n)
+{
+	for (uint64_t k = 0; k < n; k++, r->i++, r->t++)
+		sink += r->step(r->st, r->i, r->t, price_at(r, r->i));
+}
+
+/* Median ns per event over ROUNDS rounds of EVENTS events. */
+static double measure(runner_t *r)
+{
+	double ns[ROUNDS];
+
+	for (int round = 0; round < ROUNDS; round++) {
+		unsigned long a0 = n_alloc;
+		double t0 = now_ns();
+		for (uint64_t k = 0; k < EVENTS; k++, r->i++, r->t++)
+			sink += r->step(r->st, r->i, r->t, price_at(r, r->i));
+		ns[round] = (now_ns() - t0) / EVENTS;
+		allocs_measured += n_alloc - a0;
+	}
+	qsort(ns, ROUNDS, sizeof ns[0], cmp_double);
+	return ns[ROUNDS / 2];
+}
+
+static unsigned long step_pm(void *st, uint64_t i, int64_t t, double p)
+{
+	(void)i;
+	return det_price_move_feed(st, t, p, NULL);
+}
+
+static unsigned long step_ewma(void *st, uint64_t i, int64_t t, double p)
+{
+	(void)i;
+	return det_ewma_feed(st, t, p, NULL);
+}
+
+static unsigned long step_dev(void *st, uint64_t i, int64_t t, double p)
+{
+	/* the two feeds alternate; b runs 0.1% above a */
+	return det_deviation_feed(st, (unsigned)(i & 1), t, (i & 1) ? p * 1.001 : p, NULL);
+}
+
+static unsigned long step_depeg(void *st, uint64_t i, int64_t t, double p)
+{
+	(void)i;
+	return det_depeg_feed(st, t, p / 100.0, NULL);
+}
+
+static unsigned long step_stale(void *st, uint64_t i, int64_t t, double p)
+{
+	/* a tick, then a clock check, as the loop would interleave them */
+	if (i & 1)
+		return det_stale_check(st, t, NULL);
+	return det_stale_tick(st, t, p, NULL);
+}
+
+static void judge(const char *what, double ns)
+{
+	printf("%-50s %7.1f ns/event   floor < 1000: %s\n", what, ns,
+	       ns < 1000 ? "met" : "MISSED");
+	if (ns >= 1000)
+		missed = 1;
+}
+
+/* price_move with a window holding `events` ticks (one tick per ms). */
+static double bench_pm(uint64_t events, bool falling, size_t *depth)
+{
+	det_price_move_t d;
+	config_trigger_t c = cfg_of(CONFIG_TRIGGER_PRICE_MOVE);
+	runner_t r = {"price_move", &d, 1700000000000, 0, falling, step_pm};
+	double ns;
+
+	c.window_ms = events - 1;
+	c.threshold_pct = 5;
+	c.direction = CONFIG_DIR_BOTH;
+	if (det_price_move_init(&d, &c, 0) != KERR_OK) {
+		fprintf(stderr, "bench_detect: price_move init failed\n");
+		exit(1);
+	}
+	warm(&r, events);
+	ns = measure(&r);
+	*depth = d.max.len > d.min.len ? d.max.len : d.min.len;
+	det_price_move_release(&d);
+	return ns;
+}
+
+int main(void)
+{
+	double p = 100, ns, small, big;
+	size_t dsmall, dbig;
+	char label[96];
+
+	srand(1);
+	for (int k = 0; k < NPRICES; k++) {
+		p *= exp(0.0004 * ((double)rand() / RAND_MAX - 0.5));
+		prices[k] = p;
+	}
+
+	for (int pattern = 0; pattern < 2; pattern++) {
+		bool falling = pattern == 1;
+		small = bench_pm(10, falling, &dsmall);
+		big = bench_pm(1000000, falling, &dbig);
+		snprintf(label, sizeof label, "price_move, window of 10 events, %s",
+			 falling ? "falling" : "random walk");
+		judge(label, small);
+		snprintf(label, sizeof label, "price_move, window of 1000000 events, %s",
+			 falling ? "falling" : "random walk");
+		judge(label, big);
+		printf("  ratio 1000000 / 10: %.2f   floor <= 2.0: %s   (deepest deque: %zu vs %zu "
+		       "entries)\n", big / small, big / small <= 2.0 ? "met" : "MISSED",
+		       dbig, dsmall);
+		if (big / small > 2.0)
+			missed = 1;
+	}
+
+	{
+		det_ewma_t d;
+		config_trigger_t c = cfg_of(CONFIG_TRIGGER_EWMA_VOL);
+		runner_t r = {"ewma_vol", &d, 1700000000000, 0, false, step_ewma};
+		c.lambda = 0.94;
+		c.threshold_pct = 5;
+		c.warmup = 20;
+		if (det_ewma_init(&d, &c, 0) != KERR_OK)
+			return 1;
+		ns = measure(&r);
+		judge("ewma_vol", ns);
+	}
+	{
+		det_deviation_t d;
+		config_trigger_t c = cfg_of(CONFIG_TRIGGER_DEVIATION);
+		runner_t r = {"deviation", &d, 1700000000000, 0, false, step_dev};
+		c.threshold_pct = 1;
+		c.max_age_ms = 5000;
+		if (det_deviation_init(&d, &c, 0, 1) != KERR_OK)
+			return 1;
+		ns = measure(&r);
+		judge("deviation (two feeds alternating)", ns);
+	}
+	{
+		det_depeg_t d;
+		config_trigger_t c = cfg_of(CONFIG_TRIGGER_DEPEG);
+		runner_t r = {"depeg", &d, 1700000000000, 0, false, step_depeg};
+		c.peg = 1;
+		c.threshold_pct = 2;
+		c.direction = CONFIG_DIR_BOTH;
+		c.hold_ms = 1000;
+		if (det_depeg_init(&d, &c, 0) != KERR_OK)
+			return 1;
+		ns = measure(&r);
+		judge("depeg", ns);
+	}
+	{
+		det_stale_t d;
+		config_trigger_t c = cfg_of(CONFIG_TRIGGER_STALE);
+		runner_t r = {"stale", &d, 1700000000000, 0, false, step_stale};
+		c.after_ms = 5000;
+		if (det_stale_init(&d, &c, 0, 1700000000000) != KERR_OK)
+			return 1;
+		ns = measure(&r);
+		judge("stale (ticks and clock checks alternating)", ns);
+	}
+
+	if (COUNT_ALLOCS) {
+		printf("heap allocations in the measured loops: %lu   floor 0: %s\n",
+		       allocs_measured, allocs_measured == 0 ? "met" : "MISSED");
+		if (allocs_measured)
+			missed = 1;
+	} else {
+		printf("heap allocations: not counted under AddressSanitizer\n");
+	}
+	printf("[median of %d rounds x %d events; sink %lu]\n", ROUNDS, EVENTS, sink & 1);
+	return missed;
+}
