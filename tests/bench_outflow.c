@@ -18,51 +18,11 @@
 #include <time.h>
 
 #include "keeper/det_outflow.h"
+#include "tests/bench_util.h"
 
 #define ROUNDS 5
 #define MEASURE 200000
 
-#if defined(__SANITIZE_ADDRESS__)
-#define COUNT_ALLOCS 0
-static unsigned long n_alloc;
-#else
-#define COUNT_ALLOCS 1
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t n);
-static unsigned long n_alloc;
-
-void *malloc(size_t n)
-{
-	n_alloc++;
-	return __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t size)
-{
-	n_alloc++;
-	return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t n)
-{
-	n_alloc++;
-	return __libc_realloc(p, n);
-}
-#endif
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 static addr_t mkaddr(uint8_t tag)
 {

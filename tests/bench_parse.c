@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "keeper/node_parse.h"
+#include "tests/bench_util.h"
 
 #if defined(__has_include)
 #if __has_include(<jsmn.h>)
@@ -37,48 +38,6 @@
 #define ITERS 20000
 #define MAX_FRAMES 16
 
-#if defined(__SANITIZE_ADDRESS__)
-#define COUNT_ALLOCS 0
-static unsigned long n_alloc;
-#else
-#define COUNT_ALLOCS 1
-/* glibc's own entry points, which its malloc is an alias of. */
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t n);
-static unsigned long n_alloc;
-
-void *malloc(size_t n)
-{
-	n_alloc++;
-	return __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t size)
-{
-	n_alloc++;
-	return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t n)
-{
-	n_alloc++;
-	return __libc_realloc(p, n);
-}
-#endif
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 static const char *frame[MAX_FRAMES];
 static size_t frame_len[MAX_FRAMES];

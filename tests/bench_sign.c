@@ -19,6 +19,7 @@
 #include "signer/keccak.h"
 #include "signer/signer.h"
 #include "signer/tx.h"
+#include "tests/bench_util.h"
 
 #define ROUNDS 15
 #define ITERS 2000
@@ -29,19 +30,6 @@ static const uint8_t dev_key[32] = {
 	0xd2, 0x38, 0xff, 0x94, 0x4b, 0xac, 0xb4, 0x78, 0xcb, 0xed, 0x5e, 0xfc,
 	0xc5, 0xe6, 0xb3, 0x7b, 0x5c, 0x7d, 0x5e, 0x0b,
 };
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 int main(void)
 {
