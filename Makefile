@@ -60,7 +60,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libkeeper.a tests/test.h tests/bench_util.h tests/clock_ms.h \
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libkeeper.a tests/test.h tests/bench_util.h tests/rng.h tests/clock_ms.h \
 	tests/loop_util.h tests/net_util.h tests/anvil.h tests/config_util.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libkeeper.a $(LDLIBS_ALL) -lz

@@ -10,20 +10,8 @@
 #include "keeper/det_depeg.h"
 #include "tests/test.h"
 
-static uint64_t rng = 0xA0761D6478BD642Full;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static double rnd01(void)
-{
-	return (double)(rnd() >> 11) / 9007199254740992.0;
-}
+#define RNG_SEED 0xA0761D6478BD642Full
+#include "tests/rng.h"
 
 static config_trigger_t cfg_of(double peg, double thr, config_direction_t dir,
 			       uint64_t hold_ms)

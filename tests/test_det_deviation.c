@@ -11,20 +11,8 @@
 #include "keeper/det_deviation.h"
 #include "tests/test.h"
 
-static uint64_t rng = 0xD1B54A32D192ED03ull;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static double rnd01(void)
-{
-	return (double)(rnd() >> 11) / 9007199254740992.0;
-}
+#define RNG_SEED 0xD1B54A32D192ED03ull
+#include "tests/rng.h"
 
 static config_trigger_t cfg_of(double thr, uint64_t max_age_ms)
 {

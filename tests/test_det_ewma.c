@@ -12,20 +12,8 @@
 #include "keeper/det_ewma.h"
 #include "tests/test.h"
 
-static uint64_t rng = 0x2545F4914F6CDD1Dull;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static double rnd01(void)
-{
-	return (double)(rnd() >> 11) / 9007199254740992.0;
-}
+#define RNG_SEED 0x2545F4914F6CDD1Dull
+#include "tests/rng.h"
 
 static config_trigger_t cfg_of(double lambda, double thr, uint64_t warmup)
 {

@@ -15,6 +15,9 @@
 #include "keeper/det_outflow.h"
 #include "tests/test.h"
 
+#define RNG_SEED 0x243f6a8885a308d3ull
+#include "tests/rng.h"
+
 static addr_t mkaddr(uint8_t tag)
 {
 	addr_t a;
@@ -456,17 +459,6 @@ static void test_base_at_window_start(void)
 }
 
 /* ---- random series against the O(n^2) reference -------------------------- */
-
-static uint64_t rng_state = 0x243f6a8885a308d3ull;
-
-static uint64_t rnd(void)
-{
-	uint64_t x = rng_state;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
-}
 
 static uint64_t rnd_below(uint64_t n)
 {

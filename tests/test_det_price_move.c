@@ -11,21 +11,8 @@
 #include "keeper/det_price_move.h"
 #include "tests/test.h"
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-/* uniform in [0, 1) */
-static double rnd01(void)
-{
-	return (double)(rnd() >> 11) / 9007199254740992.0;
-}
+#define RNG_SEED 0x9E3779B97F4A7C15ull
+#include "tests/rng.h"
 
 static config_trigger_t cfg_of(uint64_t window_ms, double thr,
 			       config_direction_t dir)

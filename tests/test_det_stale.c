@@ -11,15 +11,8 @@
 #include "keeper/det_stale.h"
 #include "tests/test.h"
 
-static uint64_t rng = 0x853C49E6748FEA9Bull;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+#define RNG_SEED 0x853C49E6748FEA9Bull
+#include "tests/rng.h"
 
 static config_trigger_t cfg_of(uint64_t after_ms)
 {
