@@ -26,19 +26,9 @@ bool det_depeg_feed(det_depeg_t *d, int64_t t_ms, double price,
 {
 	double diff;
 
-	if (!detect_price_ok(price)) {
-		d->stats.bad_value++;
+	if (!detect_admit(&d->stats, &d->has_last, &d->last_ms, t_ms, price,
+			  true))
 		return false;
-	}
-	if (d->has_last && t_ms < d->last_ms) {
-		d->stats.backwards++;
-		return false;
-	}
-	if (d->has_last && t_ms == d->last_ms)
-		d->stats.dup_time++;
-	d->stats.accepted++;
-	d->has_last = true;
-	d->last_ms = t_ms;
 
 	switch (d->direction) {
 	case CONFIG_DIR_DOWN: diff = d->peg - price; break;

@@ -34,20 +34,10 @@ bool det_deviation_feed(det_deviation_t *d, unsigned which, int64_t t_ms,
 
 	if (which > 1)
 		return false;
-	if (!detect_price_ok(price)) {
-		d->stats.bad_value++;
+	if (!detect_admit(&d->stats, &d->has[which], &d->time_ms[which], t_ms,
+			  price, true))
 		return false;
-	}
-	if (d->has[which] && t_ms < d->time_ms[which]) {
-		d->stats.backwards++;
-		return false;
-	}
-	if (d->has[which] && t_ms == d->time_ms[which])
-		d->stats.dup_time++;
-	d->stats.accepted++;
-	d->has[which] = true;
 	d->price[which] = price;
-	d->time_ms[which] = t_ms;
 	if (!d->has[0] || !d->has[1])
 		return false;
 

@@ -23,33 +23,23 @@ kerr_t det_ewma_init(det_ewma_t *d, const config_trigger_t *cfg, uint32_t feed)
 bool det_ewma_feed(det_ewma_t *d, int64_t t_ms, double price,
 		   detect_trip_t *trip)
 {
+	bool first = !d->has_last;
+	int64_t prev_ms = d->last_ms;
 	double r, x;
 
-	if (!detect_price_ok(price)) {
-		d->stats.bad_value++;
+	/* A return over zero time has no rate: a same-ms tick is dropped. */
+	if (!detect_admit(&d->stats, &d->has_last, &d->last_ms, t_ms, price,
+			  false))
 		return false;
-	}
-	if (d->has_last && t_ms < d->last_ms) {
-		d->stats.backwards++;
-		return false;
-	}
-	if (d->has_last && t_ms == d->last_ms) {
-		d->stats.dup_time++;
-		return false;
-	}
-	d->stats.accepted++;
-	if (!d->has_last) {
-		d->has_last = true;
-		d->last_ms = t_ms;
+	if (first) {
 		d->last_price = price;
 		return false;
 	}
 	r = log(price / d->last_price);
 	/* The difference is > 0; as a double it is exact below 2^53 ms. */
-	x = r * r / ((double)((uint64_t)t_ms - (uint64_t)d->last_ms) / 60000.0);
+	x = r * r / ((double)((uint64_t)t_ms - (uint64_t)prev_ms) / 60000.0);
 	d->var = d->returns == 0 ? x : d->lambda * d->var + (1.0 - d->lambda) * x;
 	d->returns++;
-	d->last_ms = t_ms;
 	d->last_price = price;
 	d->value = 100.0 * sqrt(d->var);
 	d->cond = d->returns >= d->warmup && d->value >= d->threshold;

@@ -98,19 +98,9 @@ bool det_price_move_feed(det_price_move_t *d, int64_t t_ms, double price,
 {
 	double hi, lo;
 
-	if (!detect_price_ok(price)) {
-		d->stats.bad_value++;
+	if (!detect_admit(&d->stats, &d->has_last, &d->last_ms, t_ms, price,
+			  true))
 		return false;
-	}
-	if (d->has_last && t_ms < d->last_ms) {
-		d->stats.backwards++;
-		return false;
-	}
-	if (d->has_last && t_ms == d->last_ms)
-		d->stats.dup_time++;
-	d->stats.accepted++;
-	d->has_last = true;
-	d->last_ms = t_ms;
 
 	/* window_ms <= one hour, so the subtraction only overflows for times
 	 * within an hour of INT64_MIN, which no epoch-ms clock produces. */

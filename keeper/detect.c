@@ -22,6 +22,28 @@ bool detect_price_ok(double price)
 	return isfinite(price) && price > 0;
 }
 
+bool detect_admit(detect_stats_t *st, bool *seen, int64_t *last_ms,
+		  int64_t t_ms, double price, bool same_ms_ok)
+{
+	if (!detect_price_ok(price)) {
+		st->bad_value++;
+		return false;
+	}
+	if (*seen && t_ms < *last_ms) {
+		st->backwards++;
+		return false;
+	}
+	if (*seen && t_ms == *last_ms) {
+		st->dup_time++;
+		if (!same_ms_ok)
+			return false;
+	}
+	st->accepted++;
+	*seen = true;
+	*last_ms = t_ms;
+	return true;
+}
+
 void detect_trigger_init(detect_trigger_t *tr, const config_trigger_t *cfg,
 			 detect_unit_t unit)
 {

@@ -121,4 +121,15 @@ bool detect_trigger_feed(detect_trigger_t *tr, int64_t t_ms, bool cond,
  * again because replay files and tests can break it). */
 bool detect_price_ok(double price);
 
+/*
+ * The admission rule of one price stream, the same for every kind: a price
+ * that fails detect_price_ok is dropped (st->bad_value); a time before the
+ * stream's last accepted tick is dropped (st->backwards); a time equal to it
+ * is counted in st->dup_time and then used, or dropped when same_ms_ok is
+ * false.  *seen and *last_ms are the stream's last accepted tick and are
+ * updated when the tick is accepted (st->accepted).  Returns true then.
+ */
+bool detect_admit(detect_stats_t *st, bool *seen, int64_t *last_ms,
+		  int64_t t_ms, double price, bool same_ms_ok);
+
 #endif
