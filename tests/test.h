@@ -137,4 +137,23 @@ static __attribute__((unused)) json_t *t_load_json(const char *path)
 	return root;
 }
 
+/*
+ * Line n (1-based) of a text held in buf, as a view of *len bytes without
+ * its newline; NULL past the end or for an empty line.
+ */
+static __attribute__((unused)) const char *t_line_of(const char *buf, int n,
+						     size_t *len)
+{
+	const char *p = buf, *e;
+	while (--n > 0) {
+		p = strchr(p, '\n');
+		if (!p)
+			return NULL;
+		p++;
+	}
+	e = strchr(p, '\n');
+	*len = e ? (size_t)(e - p) : strlen(p);
+	return *len ? p : NULL;
+}
+
 #endif

@@ -39,20 +39,6 @@ static const config_feed_t untimed = {
 
 #define RECV INT64_C(1700000000000)
 
-static const char *line_of(const char *buf, int n, size_t *len)
-{
-	const char *p = buf, *e;
-	while (--n > 0) {
-		p = strchr(p, '\n');
-		if (!p)
-			return NULL;
-		p++;
-	}
-	e = strchr(p, '\n');
-	*len = e ? (size_t)(e - p) : strlen(p);
-	return *len ? p : NULL;
-}
-
 /* Parse s[0..len) from a heap block of exactly that size (ASan). */
 static kerr_t feed_n(const config_feed_t *cfg, const char *s, size_t len,
 		     feed_result_t *res, event_t *ev)
@@ -74,7 +60,7 @@ static kerr_t feed_line(const config_feed_t *cfg, const char *buf, int n,
 			feed_result_t *res, event_t *ev)
 {
 	size_t len = 0;
-	const char *l = line_of(buf, n, &len);
+	const char *l = t_line_of(buf, n, &len);
 	CHECK(l != NULL);
 	return feed_n(cfg, l ? l : "", len, res, ev);
 }
@@ -306,7 +292,7 @@ static void test_hostile(void)
 	feed_result_t r;
 	event_t ev;
 	size_t len;
-	const char *l = line_of(coinbase, 3, &len);
+	const char *l = t_line_of(coinbase, 3, &len);
 	feed_parser_t small;
 	char *big;
 

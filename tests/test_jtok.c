@@ -47,21 +47,6 @@ static kerr_t parse(jtok_doc_t *d, const char *s)
 	return parse_n(d, s, strlen(s));
 }
 
-/* Line n (1-based) of a text file held in buf. */
-static const char *line_of(const char *buf, int n, size_t *len)
-{
-	const char *p = buf, *e;
-	while (--n > 0) {
-		p = strchr(p, '\n');
-		if (!p)
-			return NULL;
-		p++;
-	}
-	e = strchr(p, '\n');
-	*len = e ? (size_t)(e - p) : strlen(p);
-	return *len ? p : NULL;
-}
-
 static void test_structure(void)
 {
 	jtok_doc_t d;
@@ -190,7 +175,7 @@ static void test_real_frames_match_jansson(void)
 		CHECK(buf != NULL);
 		if (!buf)
 			continue;
-		for (int n = 1; (l = line_of(buf, n, &len)); n++) {
+		for (int n = 1; (l = t_line_of(buf, n, &len)); n++) {
 			jtok_doc_t d;
 			json_error_t jerr;
 			json_t *j = json_loadb(l, len, 0, &jerr);
@@ -341,7 +326,7 @@ static void test_truncations(void)
 		return;
 	for (size_t k = 0; k < sizeof lines / sizeof *lines; k++) {
 		size_t len;
-		const char *l = line_of(buf, lines[k], &len);
+		const char *l = t_line_of(buf, lines[k], &len);
 		for (size_t cut = 0; l && cut < len; cut++) {
 			jtok_doc_t d;
 			kerr_t err = parse_n(&d, l, cut);
@@ -374,7 +359,7 @@ static void test_mutations_vs_jansson(void)
 	CHECK(buf != NULL);
 	if (!buf)
 		return;
-	l = line_of(buf, 25, &len);   /* type 2 with an access list */
+	l = t_line_of(buf, 25, &len);   /* type 2 with an access list */
 	CHECK(l != NULL);
 	for (size_t pos = 0; l && pos < len; pos++) {
 		for (size_t s = 0; s < sizeof subst; s++) {

@@ -24,20 +24,6 @@
 static char *stream, *berlin, *replies;
 static node_parser_t np;
 
-static const char *line_of(const char *buf, int n, size_t *len)
-{
-	const char *p = buf, *e;
-	while (--n > 0) {
-		p = strchr(p, '\n');
-		if (!p)
-			return NULL;
-		p++;
-	}
-	e = strchr(p, '\n');
-	*len = e ? (size_t)(e - p) : strlen(p);
-	return *len ? p : NULL;
-}
-
 /* The frame in a heap block of exactly its size, so ASan sees over-reads;
  * kept until the next call (events point into it). */
 static char *cur;
@@ -54,7 +40,7 @@ static kerr_t parse_n(const char *s, size_t len, node_frame_t *f, event_t *ev)
 static kerr_t parse_line(const char *buf, int n, node_frame_t *f, event_t *ev)
 {
 	size_t len = 0;
-	const char *l = line_of(buf, n, &len);
+	const char *l = t_line_of(buf, n, &len);
 	CHECK(l != NULL);
 	return parse_n(l ? l : "", len, f, ev);
 }
@@ -64,7 +50,7 @@ static kerr_t parse_subst(const char *buf, int n, const char *from, const char *
 			  node_frame_t *f, event_t *ev)
 {
 	size_t len = 0, fl = strlen(from), tl = strlen(to);
-	const char *l = line_of(buf, n, &len), *at;
+	const char *l = t_line_of(buf, n, &len), *at;
 	char *m;
 	kerr_t err;
 
@@ -227,7 +213,7 @@ static void test_all_frames(void)
 		int n, rep = 0, tx = 0, hash = 0, head = 0, log = 0;
 		size_t len;
 		const char *l;
-		for (n = 1; (l = line_of(*files[k].buf, n, &len)); n++) {
+		for (n = 1; (l = t_line_of(*files[k].buf, n, &len)); n++) {
 			node_frame_t f;
 			event_t ev;
 			kerr_t err = parse_n(l, len, &f, &ev);
@@ -451,7 +437,7 @@ static void test_truncated(void)
 	int total = 0;
 	for (size_t k = 0; k < sizeof lines / sizeof *lines; k++) {
 		size_t len;
-		const char *l = line_of(stream, lines[k], &len);
+		const char *l = t_line_of(stream, lines[k], &len);
 		for (size_t cut = 0; l && cut < len; cut++) {
 			node_frame_t f;
 			event_t ev;
@@ -469,7 +455,7 @@ static void test_oversized(void)
 	node_frame_t f;
 	event_t ev;
 	size_t len = 0;
-	const char *l = line_of(stream, 17, &len);
+	const char *l = t_line_of(stream, 17, &len);
 	node_parser_t small;
 	char *big;
 
@@ -677,7 +663,7 @@ static void test_reply_objects(void)
 	const char *l;
 
 	logs_arr[0] = '[';
-	for (n = 1; (l = line_of(stream, n, &len)); n++) {
+	for (n = 1; (l = t_line_of(stream, n, &len)); n++) {
 		node_frame_t f, rf;
 		event_t ev, got;
 		size_t res;
