@@ -105,6 +105,9 @@ typedef struct {
 	uint64_t timestamp;      /* SECONDS since epoch, as in the header */
 	bool has_base_fee;       /* false before London (no baseFeePerGas) */
 	u256_t base_fee;         /* wei per gas */
+	bool has_gas;            /* gasUsed and gasLimit were present */
+	uint64_t gas_used;       /* for the next block's base fee (EIP-1559) */
+	uint64_t gas_limit;
 } event_head_t;
 
 typedef struct {

@@ -18,7 +18,7 @@ enum {
 	F_GAS_PRICE, F_MAX_FEE, F_MAX_PRIO,
 	F_ADDRESS, F_TOPICS, F_DATA, F_BLOCK_NUMBER, F_LOG_INDEX, F_TX_HASH,
 	F_REMOVED,
-	F_NUMBER, F_PARENT_HASH, F_TIMESTAMP, F_BASE_FEE,
+	F_NUMBER, F_PARENT_HASH, F_TIMESTAMP, F_BASE_FEE, F_GAS_USED, F_GAS_LIMIT,
 	NFIELDS
 };
 
@@ -50,6 +50,8 @@ static const struct {
 	[F_PARENT_HASH] = FLD("parentHash"),
 	[F_TIMESTAMP] = FLD("timestamp"),
 	[F_BASE_FEE] = FLD("baseFeePerGas"),
+	[F_GAS_USED] = FLD("gasUsed"),
+	[F_GAS_LIMIT] = FLD("gasLimit"),
 #undef FLD
 };
 
@@ -198,6 +200,14 @@ static kerr_t parse_head(node_parser_t *p, const jtok_doc_t *d,
 	if (idx[F_BASE_FEE] != JTOK_NONE) {
 		READ(F_BASE_FEE, jtok_u256(d, idx[F_BASE_FEE], &h->base_fee));
 		h->has_base_fee = true;
+	}
+	/* Both or neither: the next base fee needs the pair. */
+	if (idx[F_GAS_USED] != JTOK_NONE || idx[F_GAS_LIMIT] != JTOK_NONE) {
+		NEED(F_GAS_USED);
+		NEED(F_GAS_LIMIT);
+		READ(F_GAS_USED, jtok_u64(d, idx[F_GAS_USED], &h->gas_used));
+		READ(F_GAS_LIMIT, jtok_u64(d, idx[F_GAS_LIMIT], &h->gas_limit));
+		h->has_gas = true;
 	}
 	return KERR_OK;
 }

@@ -178,6 +178,11 @@ static void cross_check(const char *frame, size_t len, const node_frame_t *f, co
 		CHECK_EQ_INT(ev->head.has_base_fee, json_object_get(r, "baseFeePerGas") != NULL);
 		if (ev->head.has_base_fee)
 			want_u256(&ev->head.base_fee, json_object_get(r, "baseFeePerGas"));
+		CHECK_EQ_INT(ev->head.has_gas, json_object_get(r, "gasUsed") != NULL);
+		if (ev->head.has_gas) {
+			want_u64(ev->head.gas_used, json_object_get(r, "gasUsed"));
+			want_u64(ev->head.gas_limit, json_object_get(r, "gasLimit"));
+		}
 		break;
 	case EV_LOG: {
 		json_t *topics = json_object_get(r, "topics");
@@ -586,6 +591,9 @@ static void test_missing_and_duplicates(void)
 	BAD(stream, 12, "\"maxFeePerGas\":\"0x96e92822\",", "", KERR_NOT_FOUND,
 	    "params.result.maxFeePerGas");
 	BAD(stream, 7, "\"timestamp\":\"0x6b015f07\",", "", KERR_NOT_FOUND, "params.result.timestamp");
+	/* gasUsed without gasLimit (or the reverse) cannot give a next base fee. */
+	BAD(stream, 7, "\"gasLimit\":\"0x1c9c380\",", "", KERR_NOT_FOUND, "params.result.gasLimit");
+	BAD(stream, 7, "\"gasUsed\":\"0x5208\",", "", KERR_NOT_FOUND, "params.result.gasUsed");
 	BAD(stream, 14, "\"logIndex\":\"0x0\",", "", KERR_NOT_FOUND, "params.result.logIndex");
 	/* A type-2 transaction without gasPrice is fine (it is not signed). */
 	CHECK_OK(parse_subst(stream, 12, ",\"gasPrice\":\"0x639337ca\"", "", &f, &ev));
