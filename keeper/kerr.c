@@ -17,6 +17,7 @@ const char *kerr_str(kerr_t err)
 	case KERR_JSON: return "malformed JSON or wrong JSON type";
 	case KERR_USAGE: return "bad command-line usage";
 	case KERR_NOT_FOUND: return "a named thing does not exist";
+	case KERR_FULL: return "a bounded table is full";
 	case KERR_HEX_PREFIX: return "missing 0x prefix";
 	case KERR_HEX_ODD: return "odd number of hex digits where bytes are meant";
 	case KERR_HEX_CHAR: return "character that is not a hex digit";
@@ -56,6 +57,7 @@ const char *kerr_str(kerr_t err)
 	case KERR_KEYSTORE_CIPHER: return "unsupported keystore cipher";
 	case KERR_KEYSTORE_PASSWORD: return "wrong password (keystore MAC mismatch)";
 	case KERR_CRYPTO: return "the crypto library failed";
+	case KERR_SIGNER_TARGET: return "the signer may not sign a call to this contract and function";
 	case KERR_CONFIG_SYNTAX: return "config syntax error";
 	case KERR_CONFIG_INVALID: return "invalid config";
 	case KERR_RPC_ERROR: return "the node answered with a JSON-RPC error";
@@ -66,6 +68,7 @@ const char *kerr_str(kerr_t err)
 	case KERR_RPC_CONNECT: return "could not connect to the endpoint";
 	case KERR_RPC_TRANSPORT: return "sending or receiving failed";
 	case KERR_RPC_BUSY: return "too many requests in flight";
+	case KERR_RPC_MISSING: return "the batch reply holds no answer to this call";
 	}
 	return "unknown error";
 }
@@ -83,6 +86,7 @@ const char *kerr_name(kerr_t err)
 	case KERR_JSON: return "KERR_JSON";
 	case KERR_USAGE: return "KERR_USAGE";
 	case KERR_NOT_FOUND: return "KERR_NOT_FOUND";
+	case KERR_FULL: return "KERR_FULL";
 	case KERR_HEX_PREFIX: return "KERR_HEX_PREFIX";
 	case KERR_HEX_ODD: return "KERR_HEX_ODD";
 	case KERR_HEX_CHAR: return "KERR_HEX_CHAR";
@@ -122,6 +126,7 @@ const char *kerr_name(kerr_t err)
 	case KERR_KEYSTORE_CIPHER: return "KERR_KEYSTORE_CIPHER";
 	case KERR_KEYSTORE_PASSWORD: return "KERR_KEYSTORE_PASSWORD";
 	case KERR_CRYPTO: return "KERR_CRYPTO";
+	case KERR_SIGNER_TARGET: return "KERR_SIGNER_TARGET";
 	case KERR_CONFIG_SYNTAX: return "KERR_CONFIG_SYNTAX";
 	case KERR_CONFIG_INVALID: return "KERR_CONFIG_INVALID";
 	case KERR_RPC_ERROR: return "KERR_RPC_ERROR";
@@ -132,6 +137,7 @@ const char *kerr_name(kerr_t err)
 	case KERR_RPC_CONNECT: return "KERR_RPC_CONNECT";
 	case KERR_RPC_TRANSPORT: return "KERR_RPC_TRANSPORT";
 	case KERR_RPC_BUSY: return "KERR_RPC_BUSY";
+	case KERR_RPC_MISSING: return "KERR_RPC_MISSING";
 	}
 	return "KERR_UNKNOWN";
 }

@@ -23,6 +23,7 @@ typedef enum {
 	KERR_JSON = 7,          /* malformed JSON or wrong JSON type */
 	KERR_USAGE = 8,         /* bad command-line usage */
 	KERR_NOT_FOUND = 9,     /* a named thing does not exist */
+	KERR_FULL = 10,         /* a bounded table is full */
 
 	/* hex and numbers: 50..99 */
 	KERR_HEX_PREFIX = 50,   /* missing 0x prefix */
@@ -72,6 +73,7 @@ typedef enum {
 	KERR_KEYSTORE_CIPHER = 255, /* unsupported cipher */
 	KERR_KEYSTORE_PASSWORD = 256,/* MAC mismatch: wrong password */
 	KERR_CRYPTO = 257,          /* the crypto library failed */
+	KERR_SIGNER_TARGET = 258,   /* not a configured (to, selector) pair */
 
 	/* config: 300..349 */
 	KERR_CONFIG_SYNTAX = 300,   /* libconfig could not parse the file */
@@ -86,6 +88,7 @@ typedef enum {
 	KERR_RPC_CONNECT = 405,     /* could not connect to the endpoint */
 	KERR_RPC_TRANSPORT = 406,   /* sending or receiving failed mid-way */
 	KERR_RPC_BUSY = 407,        /* every in-flight request slot is taken */
+	KERR_RPC_MISSING = 408,     /* a batch reply holds no answer to this call */
 } kerr_t;
 
 /* A short, static, human-readable description of err; never NULL. */

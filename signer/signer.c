@@ -16,6 +16,7 @@
 #include "signer/signer.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -49,12 +50,20 @@
 #define SALT_MIN 8
 #define SALT_MAX 256
 
+typedef struct {
+	addr_t to;
+	uint8_t selector[4];
+} target_t;
+
 struct signer {
 	secp256k1_context *ctx;
 	uint8_t key[32];
 	addr_t addr;
 	bool has_key;
 	size_t map_len;
+	bool restricted;
+	size_t ntargets;
+	target_t targets[SIGNER_MAX_TARGETS];
 };
 
 typedef struct {
@@ -583,8 +592,9 @@ kerr_t signer_load_keystore(signer_t *s, const char *path,
 	return err;
 }
 
-kerr_t signer_sign_hash(const signer_t *s, const uint8_t hash[32],
-			tx_sig_t *sig)
+/* The signature itself, for every signing entry point. */
+static kerr_t sign_digest(const signer_t *s, const uint8_t hash[32],
+			  tx_sig_t *sig)
 {
 	secp256k1_ecdsa_recoverable_signature rs;
 	uint8_t compact[64];
@@ -608,6 +618,83 @@ kerr_t signer_sign_hash(const signer_t *s, const uint8_t hash[32],
 	return KERR_OK;
 }
 
+kerr_t signer_sign_hash(const signer_t *s, const uint8_t hash[32],
+			tx_sig_t *sig)
+{
+	if (!s)
+		return KERR_ARG;
+	/* A bare hash could be any transaction's signing hash: a restricted
+	 * signer signs only what it can check. */
+	if (s->restricted)
+		return KERR_SIGNER_TARGET;
+	return sign_digest(s, hash, sig);
+}
+
+kerr_t signer_restrict(signer_t *s, const addr_t *to,
+		       const uint8_t (*selectors)[4], size_t n)
+{
+	size_t i;
+
+	if (!s || (n && (!to || !selectors)))
+		return KERR_ARG;
+	if (s->restricted)
+		return KERR_SIGNER_TARGET;
+	if (n > SIGNER_MAX_TARGETS)
+		return KERR_TOO_LONG;
+	for (i = 0; i < n; i++) {
+		s->targets[i].to = to[i];
+		memcpy(s->targets[i].selector, selectors[i], 4);
+	}
+	s->ntargets = n;
+	s->restricted = true;
+	return KERR_OK;
+}
+
+/* Whether a restricted signer may sign tx: a call (not a creation, at
+ * least a selector) to one of the configured (to, selector) pairs. */
+static bool target_allowed(const signer_t *s, const tx_t *tx)
+{
+	size_t i;
+
+	if (!s->restricted)
+		return true;
+	if (!tx->has_to || tx->data_len < 4 || !tx->data)
+		return false;
+	for (i = 0; i < s->ntargets; i++)
+		if (memcmp(s->targets[i].to.b, tx->to.b, sizeof tx->to.b) == 0 &&
+		    memcmp(s->targets[i].selector, tx->data, 4) == 0)
+			return true;
+	return false;
+}
+
+kerr_t signer_sign_message(const signer_t *s, const uint8_t *msg, size_t len,
+			   uint8_t out[65])
+{
+	/* EIP-191 version 0x45: the prefix makes the digest the hash of a
+	 * preimage no transaction encoding can have, which is why a
+	 * restricted signer may still sign messages. */
+	char prefix[64];
+	keccak_ctx_t k;
+	uint8_t h[32];
+	tx_sig_t sig;
+	int n;
+	kerr_t err;
+
+	if (!s || !out || (len && !msg))
+		return KERR_ARG;
+	n = snprintf(prefix, sizeof prefix, "\x19" "Ethereum Signed Message:\n%zu", len);
+	keccak_init(&k);
+	keccak_update(&k, (const uint8_t *)prefix, (size_t)n);
+	keccak_update(&k, msg, len);
+	keccak_final(&k, h);
+	if ((err = sign_digest(s, h, &sig)) != KERR_OK)
+		return err;
+	memcpy(out, sig.r, 32);
+	memcpy(out + 32, sig.s, 32);
+	out[64] = (uint8_t)(27 + sig.recid);
+	return KERR_OK;
+}
+
 kerr_t signer_sign_tx(const signer_t *s, const tx_t *tx, uint8_t *out,
 		      size_t cap, size_t *len, uint8_t hash[32])
 {
@@ -618,9 +705,11 @@ kerr_t signer_sign_tx(const signer_t *s, const tx_t *tx, uint8_t *out,
 
 	if (!s || !tx || !out || !len)
 		return KERR_ARG;
+	if (!target_allowed(s, tx))
+		return KERR_SIGNER_TARGET;
 	err = tx_signing_hash(tx, h);
 	if (!err)
-		err = signer_sign_hash(s, h, &sig);
+		err = sign_digest(s, h, &sig);
 	if (!err)
 		err = tx_encode_signed(tx, &sig, out, cap, &n);
 	if (err)

@@ -24,6 +24,9 @@ typedef struct signer signer_t;
 #define SIGNER_MAX_KEYSTORE (64 * 1024)
 /* Largest password we read. */
 #define SIGNER_MAX_PASSWORD 4096
+/* (to, selector) pairs a restricted signer accepts (= CONFIG_MAX_ACTIONS
+ * with a guard each, with room to spare). */
+#define SIGNER_MAX_TARGETS 256
 
 /*
  * Create a signer without a key: allocates and randomizes the context from
@@ -65,13 +68,43 @@ kerr_t signer_set_key(signer_t *s, const uint8_t key[32]);
 /* The key's address.  KERR_ARG when no key is loaded. */
 kerr_t signer_address(const signer_t *s, addr_t *a);
 
-/* Recoverable, low-s, RFC 6979 deterministic signature of a 32-byte hash. */
+/*
+ * Recoverable, low-s, RFC 6979 deterministic signature of a 32-byte hash.
+ * KERR_SIGNER_TARGET on a restricted signer: a bare hash may be any
+ * transaction's.
+ */
 kerr_t signer_sign_hash(const signer_t *s, const uint8_t hash[32],
 			tx_sig_t *sig);
 
 /*
+ * Restrict the signer, for good, to calls to the n given (to[i],
+ * selectors[i]) pairs: from then on signer_sign_tx() refuses, with
+ * KERR_SIGNER_TARGET, a creation, a call with less than 4 bytes of data or
+ * any other (to, selector), and signer_sign_hash() refuses everything.
+ * This is how `keeper run` makes its configured actions the only thing the
+ * key can ever authorise, whatever a bug elsewhere hands it.  n may be 0
+ * (nothing can be signed).  Once restricted, a second call fails
+ * KERR_SIGNER_TARGET.  KERR_TOO_LONG above SIGNER_MAX_TARGETS, KERR_ARG.
+ */
+kerr_t signer_restrict(signer_t *s, const addr_t *to,
+		       const uint8_t (*selectors)[4], size_t n);
+
+/*
+ * EIP-191 personal message signature (what eth_sign / personal_sign and
+ * ethers' signMessage produce): keccak256("\x19Ethereum Signed Message:\n"
+ * + decimal len + msg), signed; out = r || s || v with v = 27 + recovery
+ * id.  Allowed on a restricted signer, because the prefix keeps the digest
+ * from being any transaction's.  Flashbots relays authenticate requests
+ * this way (X-Flashbots-Signature: address:0x + hex(out), over the text of
+ * keccak256(body) as "0x" + 64 lowercase hex digits).
+ */
+kerr_t signer_sign_message(const signer_t *s, const uint8_t *msg, size_t len,
+			   uint8_t out[65]);
+
+/*
  * Sign tx and write the raw signed transaction to out; hash (may be NULL)
- * receives the transaction hash.
+ * receives the transaction hash.  KERR_SIGNER_TARGET when the signer is
+ * restricted and tx is not a call to one of its pairs.
  */
 kerr_t signer_sign_tx(const signer_t *s, const tx_t *tx, uint8_t *out,
 		      size_t cap, size_t *len, uint8_t hash[32]);

@@ -20,6 +20,8 @@
 #include "keeper/kerr.h"
 #include "signer/addr.h"
 #include "signer/hex.h"
+#include "signer/keccak.h"
+#include "signer/signer.h"
 #include "signer/u256.h"
 #include "tests/test.h"
 
@@ -283,6 +285,74 @@ static void test_edges(void)
 	CHECK_EQ_INT(same, n);
 }
 
+/*
+ * EIP-191 messages signed by keeper's signer and by `cast wallet sign`
+ * (given the message as hex, which cast decodes to the same bytes): the
+ * empty message, text, binary, and the Flashbots form -- the text of
+ * keccak256(body) as 0x + 64 hex digits.
+ */
+static void test_messages(void)
+{
+	static const char body[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_sendBundle\","
+				   "\"params\":[{\"txs\":[\"0x02\"],\"blockNumber\":\"0x1\"}]}";
+	uint8_t key[32], msg[1200], sig[65], h[32];
+	char keyhex[65], cmd[4096], got[256], want[256];
+	size_t lens[8];
+	signer_t *s = NULL;
+	int i, same = 0, n = 0;
+
+	for (i = 0; i < 32; i++)
+		key[i] = (uint8_t)rnd();
+	key[0] &= 0x7f;
+	key[31] |= 1;
+	CHECK_OK(signer_new(&s));
+	if (!s || signer_set_key(s, key) != KERR_OK)
+		return;
+	hex_encode(keyhex, key, 32);
+	for (i = 0; i < 8; i++) {
+		size_t len, k;
+
+		switch (i) {
+		case 0: len = 0; break;
+		case 1: memcpy(msg, "hello keeper", 12); len = 12; break;
+		case 2:
+			keccak256(h, (const uint8_t *)body, sizeof body - 1);
+			msg[0] = '0', msg[1] = 'x';
+			hex_encode((char *)msg + 2, h, 32);
+			len = 66;
+			break;
+		default:
+			len = 1 + rnd() % 1000;
+			for (k = 0; k < len; k++)
+				msg[k] = (uint8_t)rnd();
+		}
+		lens[i] = len;
+		CHECK_OK(signer_sign_message(s, msg, len, sig));
+		want[0] = '0', want[1] = 'x';
+		hex_encode(want + 2, sig, 65);
+		{
+			char *hm = malloc(2 * len + 1);
+
+			if (!hm)
+				break;
+			hex_encode(hm, msg, len);
+			snprintf(cmd, sizeof cmd, "%s wallet sign --private-key 0x%s 0x%s 2>&1",
+				 cast_bin, keyhex, hm);
+			free(hm);
+		}
+		run_capture(cmd, got, sizeof got);
+		n++;
+		if (strcmp(got, want) == 0)
+			same++;
+		else
+			printf("    message %d (%zu bytes): keeper %s, cast %s\n", i, len, want, got);
+	}
+	signer_free(s);
+	printf("    EIP-191 messages (0, 12, 66 = Flashbots hash text, %zu.. bytes): %d/%d identical "
+	       "to cast wallet sign\n", lens[3], same, n);
+	CHECK_EQ_INT(same, 8);
+}
+
 static const char *find_cast(void)
 {
 	static const char *const candidates[] = {
@@ -326,6 +396,7 @@ int main(void)
 	close(fd);
 	RUN(test_random);
 	RUN(test_edges);
+	RUN(test_messages);
 	unlink(key_path);
 	return t_done();
 }

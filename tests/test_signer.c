@@ -620,6 +620,82 @@ static void test_sign_hash(void)
 	signer_free(NULL);
 }
 
+/* A restricted signer signs calls to its (to, selector) pairs and nothing
+ * else, whatever else it is handed. */
+static void test_restrict(void)
+{
+	static const uint8_t sel[2][4] = { { 0x84, 0x56, 0xcb, 0x59 },    /* pause() */
+					   { 0xbc, 0xba, 0xf4, 0x87 } };  /* liquidate(...) */
+	uint8_t key[32], raw[512], data[68], hash[32], msg[65];
+	addr_t to[2], other;
+	signer_t *s = NULL;
+	tx_sig_t sig;
+	size_t len;
+	tx_t tx;
+
+	CHECK_OK(signer_new(&s));
+	if (!s)
+		return;
+	keccak256(key, (const uint8_t *)"keeper test key", 15);
+	CHECK_OK(signer_set_key(s, key));
+	memset(&to[0], 0x11, sizeof to[0]);
+	memset(&to[1], 0x22, sizeof to[1]);
+	memset(&other, 0x33, sizeof other);
+	memset(data, 0, sizeof data);
+	memset(&tx, 0, sizeof tx);
+	tx.type = TX_EIP1559;
+	tx.chain_id = 1;
+	tx.gas_limit = 100000;
+	tx.has_to = true;
+	tx.data = data;
+	/* Unrestricted (keeper sign): anything. */
+	tx.to = other;
+	CHECK_OK(signer_sign_tx(s, &tx, raw, sizeof raw, &len, NULL));
+	CHECK_OK(signer_restrict(s, to, sel, 2));
+	/* The pairs, with any arguments. */
+	tx.to = to[0];
+	memcpy(data, sel[0], 4);
+	tx.data_len = 4;
+	CHECK_OK(signer_sign_tx(s, &tx, raw, sizeof raw, &len, NULL));
+	tx.to = to[1];
+	memcpy(data, sel[1], 4);
+	data[35] = 7;
+	tx.data_len = 68;
+	CHECK_OK(signer_sign_tx(s, &tx, raw, sizeof raw, &len, NULL));
+	/* A configured selector at the other contract; another contract; a
+	 * selector cut short; no data; a creation; a bare hash. */
+	tx.to = to[0];
+	CHECK_ERR(signer_sign_tx(s, &tx, raw, sizeof raw, &len, NULL), KERR_SIGNER_TARGET);
+	tx.to = other;
+	memcpy(data, sel[0], 4);
+	CHECK_ERR(signer_sign_tx(s, &tx, raw, sizeof raw, &len, NULL), KERR_SIGNER_TARGET);
+	tx.to = to[0];
+	tx.data_len = 3;
+	CHECK_ERR(signer_sign_tx(s, &tx, raw, sizeof raw, &len, NULL), KERR_SIGNER_TARGET);
+	tx.data_len = 0;
+	CHECK_ERR(signer_sign_tx(s, &tx, raw, sizeof raw, &len, NULL), KERR_SIGNER_TARGET);
+	tx.data_len = 4;
+	tx.has_to = false;
+	CHECK_ERR(signer_sign_tx(s, &tx, raw, sizeof raw, &len, NULL), KERR_SIGNER_TARGET);
+	memset(hash, 0x5a, sizeof hash);
+	CHECK_ERR(signer_sign_hash(s, hash, &sig), KERR_SIGNER_TARGET);
+	/* For good: no second list; messages (EIP-191) still sign. */
+	CHECK_ERR(signer_restrict(s, &other, sel, 1), KERR_SIGNER_TARGET);
+	CHECK_OK(signer_sign_message(s, (const uint8_t *)"x", 1, msg));
+	signer_free(s);
+
+	/* An empty list: nothing at all; too many pairs: refused. */
+	CHECK_OK(signer_new(&s));
+	if (!s)
+		return;
+	CHECK_OK(signer_set_key(s, key));
+	CHECK_ERR(signer_restrict(s, to, sel, SIGNER_MAX_TARGETS + 1), KERR_TOO_LONG);
+	CHECK_OK(signer_restrict(s, NULL, NULL, 0));
+	tx.has_to = true;
+	CHECK_ERR(signer_sign_tx(s, &tx, raw, sizeof raw, &len, NULL), KERR_SIGNER_TARGET);
+	signer_free(s);
+}
+
 int main(void)
 {
 	wallets = t_load_json("tests/vectors/ethers/wallets.json.gz");
@@ -629,6 +705,7 @@ int main(void)
 	RUN(test_keystore_files);
 	RUN(test_keystore_malformed);
 	RUN(test_sign_hash);
+	RUN(test_restrict);
 	json_decref(wallets);
 	return t_done();
 }
