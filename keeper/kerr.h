@@ -24,6 +24,7 @@ typedef enum {
 	KERR_USAGE = 8,         /* bad command-line usage */
 	KERR_NOT_FOUND = 9,     /* a named thing does not exist */
 	KERR_FULL = 10,         /* a bounded table is full */
+	KERR_STATE_INVALID = 11,/* the state file breaks its format */
 
 	/* hex and numbers: 50..99 */
 	KERR_HEX_PREFIX = 50,   /* missing 0x prefix */

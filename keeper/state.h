@@ -1,0 +1,115 @@
+/*
+ * state: keeper's crash-safe memory (config `state_file`): the
+ * transactions it has sent and not yet seen resolved, and when each
+ * trigger last tripped.
+ *
+ * Why it exists.  A guardian that is restarted (crash, kill -9, upgrade,
+ * host reboot) between sending its pause and seeing it mined must neither
+ * forget that transaction (it may need a fee bump) nor send a second one
+ * for the same trip (two pauses cost gas; two liquidations of one account
+ * revert and cost gas).  So every change is written before keeper acts on
+ * it, and on start keeper resumes tracking what the file lists.
+ *
+ * Writing is atomic: the whole state goes to FILE.tmp, which is fsync'ed
+ * and renamed over FILE, and the directory is fsync'ed, so a crash at any
+ * instant leaves either the old or the new file, never a torn one.
+ *
+ * The file is JSON (one object, written by state_save()):
+ *   {"version":1,"chain_id":1,"signer":"0x…",
+ *    "txs":[{"action":"pause-vault","trigger":"usdc-depeg","account":"0x…",
+ *            "nonce":7,"hash":"0x…","raw":"0x…","max_fee":"123","priority_fee":"4",
+ *            "sent_ms":1700000000000,"trip_ms":1700000000000}],
+ *    "cooldowns":[{"trigger":"usdc-depeg","last_trip_ms":1700000000000}]}
+ * Fees are decimal wei strings (they exceed JSON's safe integers);
+ * "account" is present for per-account actions (liquidations) only.
+ * state_load() checks every field, type and limit and refuses the whole
+ * file on the first problem, naming it: a state keeper cannot trust is a
+ * state it must not act on (the operator decides, with the message).
+ */
+#ifndef KEEPER_STATE_H
+#define KEEPER_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "keeper/config.h"
+#include "keeper/kerr.h"
+#include "signer/addr.h"
+#include "signer/u256.h"
+
+#define STATE_VERSION 1
+#define STATE_MAX_TXS 256           /* in-flight transactions */
+#define STATE_MAX_COOLDOWNS CONFIG_MAX_TRIGGERS
+#define STATE_RAW_MAX 4096          /* bytes of one raw signed transaction */
+#define STATE_FILE_MAX ((size_t)16 << 20)
+
+/* One sent transaction not yet resolved (mined, replaced for good, or
+ * stopped by its guard). */
+typedef struct {
+	char action[CONFIG_NAME_MAX + 1];
+	char trigger[CONFIG_NAME_MAX + 1];
+	bool has_account;
+	addr_t account;
+	uint64_t nonce;
+	uint8_t hash[32];
+	uint8_t raw[STATE_RAW_MAX];
+	size_t raw_len;
+	u256_t max_fee;
+	u256_t priority_fee;
+	int64_t sent_ms;       /* when this version (the latest bid) was sent */
+	int64_t trip_ms;       /* the trip it answers */
+} state_tx_t;
+
+typedef struct {
+	char trigger[CONFIG_NAME_MAX + 1];
+	int64_t last_trip_ms;
+} state_cooldown_t;
+
+typedef struct {
+	uint64_t chain_id;
+	addr_t signer;
+	size_t ntxs;
+	state_tx_t txs[STATE_MAX_TXS];
+	size_t ncooldowns;
+	state_cooldown_t cooldowns[STATE_MAX_COOLDOWNS];
+} state_t;
+
+/* An empty state for this chain and signer. */
+void state_init(state_t *st, uint64_t chain_id, const addr_t *signer);
+
+/*
+ * Add or replace (same action, account and nonce: a fee bump) a
+ * transaction.  KERR_FULL when STATE_MAX_TXS are in flight, KERR_TOO_LONG
+ * for a raw transaction over STATE_RAW_MAX or a name over CONFIG_NAME_MAX.
+ */
+kerr_t state_put_tx(state_t *st, const state_tx_t *tx);
+
+/* Remove the transaction with this nonce for this action (and account,
+ * when has_account).  KERR_NOT_FOUND. */
+kerr_t state_drop_tx(state_t *st, const char *action, bool has_account,
+		     const addr_t *account, uint64_t nonce);
+
+/* Set a trigger's last trip time.  KERR_FULL, KERR_TOO_LONG. */
+kerr_t state_set_cooldown(state_t *st, const char *trigger, int64_t last_trip_ms);
+
+/* A trigger's last trip time; false when none is recorded. */
+bool state_get_cooldown(const state_t *st, const char *trigger, int64_t *out);
+
+/*
+ * Write st to path atomically (see above).  KERR_IO with errno set; the
+ * previous file is intact on any failure.
+ */
+kerr_t state_save(const state_t *st, const char *path);
+
+/*
+ * Read path into *st.  A missing file is KERR_NOT_FOUND (a first start:
+ * the caller begins with state_init()).  Otherwise KERR_IO, KERR_TOO_LONG
+ * (over STATE_FILE_MAX), KERR_JSON (not JSON), or KERR_STATE_INVALID with
+ * a message in why[0..why_cap) naming the member ("txs[2].raw: not 0x
+ * hex"); a file for another chain or signer is KERR_STATE_INVALID too.
+ * chain_id and signer are what the running keeper expects.
+ */
+kerr_t state_load(state_t *st, const char *path, uint64_t chain_id,
+		  const addr_t *signer, char *why, size_t why_cap);
+
+#endif
