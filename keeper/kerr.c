@@ -19,6 +19,7 @@ const char *kerr_str(kerr_t err)
 	case KERR_NOT_FOUND: return "a named thing does not exist";
 	case KERR_FULL: return "a bounded table is full";
 	case KERR_STATE_INVALID: return "the state file breaks its format";
+	case KERR_IMPORT_INVALID: return "the price file breaks its format";
 	case KERR_HEX_PREFIX: return "missing 0x prefix";
 	case KERR_HEX_ODD: return "odd number of hex digits where bytes are meant";
 	case KERR_HEX_CHAR: return "character that is not a hex digit";
@@ -89,6 +90,7 @@ const char *kerr_name(kerr_t err)
 	case KERR_NOT_FOUND: return "KERR_NOT_FOUND";
 	case KERR_FULL: return "KERR_FULL";
 	case KERR_STATE_INVALID: return "KERR_STATE_INVALID";
+	case KERR_IMPORT_INVALID: return "KERR_IMPORT_INVALID";
 	case KERR_HEX_PREFIX: return "KERR_HEX_PREFIX";
 	case KERR_HEX_ODD: return "KERR_HEX_ODD";
 	case KERR_HEX_CHAR: return "KERR_HEX_CHAR";

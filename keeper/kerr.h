@@ -25,6 +25,7 @@ typedef enum {
 	KERR_NOT_FOUND = 9,     /* a named thing does not exist */
 	KERR_FULL = 10,         /* a bounded table is full */
 	KERR_STATE_INVALID = 11,/* the state file breaks its format */
+	KERR_IMPORT_INVALID = 12,/* a price file to import breaks its format */
 
 	/* hex and numbers: 50..99 */
 	KERR_HEX_PREFIX = 50,   /* missing 0x prefix */
