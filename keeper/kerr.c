@@ -51,6 +51,7 @@ const char *kerr_str(kerr_t err)
 	case KERR_TX_CHAIN_ID: return "chain id does not match";
 	case KERR_TX_FEE: return "max priority fee per gas above the max fee per gas";
 	case KERR_TX_GAS: return "gas limit below the intrinsic gas of the transaction";
+	case KERR_NONCE_SYNC: return "the nonce must be read from the chain first";
 	case KERR_KEY_FORMAT: return "key file is not 0x + 64 hex digits";
 	case KERR_KEY_INVALID: return "private key is zero or not below the curve order";
 	case KERR_KEY_PERMS: return "secret file is readable by group or others";
@@ -122,6 +123,7 @@ const char *kerr_name(kerr_t err)
 	case KERR_TX_CHAIN_ID: return "KERR_TX_CHAIN_ID";
 	case KERR_TX_FEE: return "KERR_TX_FEE";
 	case KERR_TX_GAS: return "KERR_TX_GAS";
+	case KERR_NONCE_SYNC: return "KERR_NONCE_SYNC";
 	case KERR_KEY_FORMAT: return "KERR_KEY_FORMAT";
 	case KERR_KEY_INVALID: return "KERR_KEY_INVALID";
 	case KERR_KEY_PERMS: return "KERR_KEY_PERMS";

@@ -65,6 +65,7 @@ typedef enum {
 	KERR_TX_CHAIN_ID = 205,     /* chain id does not match */
 	KERR_TX_FEE = 206,          /* priority fee above the max fee */
 	KERR_TX_GAS = 207,          /* gas limit below the intrinsic gas */
+	KERR_NONCE_SYNC = 208,      /* the nonce must be read from the chain first */
 
 	/* keys: 250..299 */
 	KERR_KEY_FORMAT = 250,      /* key file is not 0x + 64 hex digits */
