@@ -69,6 +69,15 @@ typedef struct {
 	u256_t amount;                /* $amount, smallest token unit */
 	bool has_token;
 	addr_t token;                 /* $token; the zero address for ETH */
+	/* With has_tx: what a gas strategy needs to outbid the triggering
+	 * transaction (event_tx_t's normalised fees: for type 0 and 1 the
+	 * max and priority fees equal the gas price). */
+	addr_t tx_from;               /* its sender ($sender) */
+	uint8_t tx_type;              /* EIP-2718 type */
+	u256_t tx_gas_price;          /* wei per gas; zero when the node did
+					 not report one (type >= 2) */
+	u256_t tx_max_fee;            /* wei per gas */
+	u256_t tx_max_priority_fee;   /* wei per gas */
 } detect_trip_t;
 
 /*
