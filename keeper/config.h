@@ -113,6 +113,8 @@
 #define CONFIG_MAX_TOKENS 32      /* tokens per watch entry */
 #define CONFIG_MAX_SELECTORS 32   /* selectors per mempool trigger */
 #define CONFIG_MAX_ALLOW 64       /* allow addresses per mempool trigger */
+#define CONFIG_MAX_LIQ_ACCOUNTS 1024 /* accounts per liquidation trigger */
+#define CONFIG_MAX_RETURN_WORD 31 /* highest health_word (a view's 32-byte words) */
 #define CONFIG_MAX_ERRORS 200     /* messages kept by config_errors_t */
 
 /* ---- errors ----------------------------------------------------------- */
@@ -280,8 +282,30 @@ typedef enum {
 	CONFIG_TRIGGER_STALE,
 	CONFIG_TRIGGER_OUTFLOW,
 	CONFIG_TRIGGER_MEMPOOL,
+	CONFIG_TRIGGER_LIQUIDATION,
 	CONFIG_TRIGGER_KINDS      /* count */
 } config_trigger_kind_t;
+
+/*
+ * A view function of a liquidation trigger: a signature taking exactly one
+ * address ("healthFactor(address)"), called with the account as argument.
+ * sig is NULL when the key is absent.
+ */
+typedef struct {
+	const char *sig;          /* canonical signature */
+	uint8_t selector[4];
+} config_view_t;
+
+/*
+ * An event a liquidation trigger discovers accounts from, by signature
+ * ("Borrow(address,uint256)", static types only, as for calls): topic0 is
+ * keccak-256 of the canonical signature.  sig is NULL when absent.
+ */
+typedef struct {
+	const char *sig;          /* canonical signature */
+	uint8_t topic0[32];
+	size_t nargs;             /* parameters of the event */
+} config_event_t;
 
 typedef enum {
 	CONFIG_DIR_BOTH = 0,
@@ -305,8 +329,35 @@ typedef enum {
  *   mempool:    watch, selectors (default: any call), allow (senders never
  *               suspicious), simulate (default false), threshold_pct (> 0,
  *               <= 100)
+ *   liquidation: re-checks candidate borrowers of a lending pool on every new
+ *               head (and every tick of `feed`, if given) and trips once per
+ *               liquidatable account (strategies/liq.h, keeper/liq_scan.h):
+ *     pool              the lending contract (an address, not zero)
+ *     health            a view taking one address and returning a uint256
+ *                       health factor scaled 1e18: liquidatable when < 1e18
+ *     liquidatable      or a view taking one address and returning a bool:
+ *                       liquidatable when true.  Exactly one of the two.
+ *     health_word       (default 0, 0..CONFIG_MAX_RETURN_WORD) the 32-byte
+ *                       word of the view's return data that holds the value
+ *                       (Aave v3 getUserAccountData(address): word 5)
+ *     debt              a view taking one address and returning the debt to
+ *                       repay, in the debt token's smallest unit (word 0)
+ *     debt_to           (default: pool) the contract of the debt view (Aave
+ *                       v3: the variable debt token, balanceOf(address))
+ *     close_factor_pct  (default 50, 1..100) $amount = floor(debt * pct / 100)
+ *     accounts          (optional) known borrowers, distinct, at most
+ *                       CONFIG_MAX_LIQ_ACCOUNTS, none the zero address
+ *     discover          (optional) an event of pool whose indexed topic
+ *                       discover_topic is a borrower's address
+ *                       ("Borrow(address,uint256)")
+ *     discover_topic    (default 1, 1..3, at most the event's parameter
+ *                       count) only with discover
+ *     feed              (optional) also re-check on each tick of this feed
+ *               The action must take $account (the borrower); $amount is
+ *               optional.
  * Every kind: action; confirm_ms or confirm_ticks (not both; default 0:
- * trip at once); cooldown_ms (default 60000).
+ * trip at once); cooldown_ms (default 60000).  A liquidation trigger applies
+ * them per account (strategies/liq.h).
  */
 typedef struct {
 	const char *name;
@@ -330,6 +381,17 @@ typedef struct {
 	const addr_t *allow;
 	size_t nallow;
 	bool simulate;
+	addr_t pool;                  /* liquidation (see above) */
+	config_view_t health;
+	config_view_t liquidatable;
+	uint64_t health_word;
+	config_view_t debt;
+	addr_t debt_to;               /* = pool when not given */
+	uint64_t close_factor_pct;
+	const addr_t *accounts;
+	size_t naccounts;
+	config_event_t discover;
+	uint64_t discover_topic;
 	uint64_t confirm_ms;
 	uint64_t confirm_ticks;
 	uint64_t cooldown_ms;

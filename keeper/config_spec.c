@@ -21,6 +21,7 @@
 #include "keeper/config_internal.h"
 #include "keeper/config_read.h"
 #include "signer/hex.h"
+#include "signer/keccak.h"
 
 /* ---- parameter specs -------------------------------------------------- */
 
@@ -39,6 +40,9 @@ enum ptype {
 	PT_GWEI,        /* fee -> u256_t wei */
 	PT_URL_HTTP,    /* http/https URL -> const char * */
 	PT_RELAY_MODE,  /* "bundle" | "private_tx" -> config_relay_mode_t */
+	PT_ADDR,        /* one address, not zero -> addr_t */
+	PT_VIEW,        /* "name(address)" -> config_view_t */
+	PT_EVENT,       /* "Name(type,…)" -> config_event_t */
 };
 
 enum {
@@ -263,6 +267,25 @@ static const pspec_t p_mempool[] = {
 	{ .key = NULL },
 };
 
+static const pspec_t p_liquidation[] = {
+	{ .key = "pool", .type = PT_ADDR, .flags = P_REQ, .off = TO(pool) },
+	{ .key = "health", .type = PT_VIEW, .off = TO(health) },
+	{ .key = "liquidatable", .type = PT_VIEW, .off = TO(liquidatable) },
+	{ .key = "health_word", .type = PT_COUNT, .def = 0,
+	  .max = CONFIG_MAX_RETURN_WORD, .off = TO(health_word) },
+	{ .key = "debt", .type = PT_VIEW, .flags = P_REQ, .off = TO(debt) },
+	{ .key = "debt_to", .type = PT_ADDR, .off = TO(debt_to) },
+	{ .key = "close_factor_pct", .type = PT_COUNT, .def = 50, .min = 1,
+	  .max = 100, .off = TO(close_factor_pct) },
+	{ .key = "accounts", .type = PT_ADDRS, .max = CONFIG_MAX_LIQ_ACCOUNTS,
+	  .off = TO(accounts), .off_n = TO(naccounts) },
+	{ .key = "discover", .type = PT_EVENT, .off = TO(discover) },
+	{ .key = "discover_topic", .type = PT_COUNT, .def = 1, .min = 1, .max = 3,
+	  .off = TO(discover_topic) },
+	{ .key = "feed", .type = PT_FEED, .off = TO(feed) },
+	{ .key = NULL },
+};
+
 static const kind_t trigger_kinds[CONFIG_TRIGGER_KINDS] = {
 	[CONFIG_TRIGGER_PRICE_MOVE] = { "price_move", p_price_move },
 	[CONFIG_TRIGGER_EWMA_VOL] = { "ewma_vol", p_ewma_vol },
@@ -271,6 +294,7 @@ static const kind_t trigger_kinds[CONFIG_TRIGGER_KINDS] = {
 	[CONFIG_TRIGGER_STALE] = { "stale", p_stale },
 	[CONFIG_TRIGGER_OUTFLOW] = { "outflow", p_outflow },
 	[CONFIG_TRIGGER_MEMPOOL] = { "mempool", p_mempool },
+	[CONFIG_TRIGGER_LIQUIDATION] = { "liquidation", p_liquidation },
 };
 
 #define GWEI_MAX 1000000.0
@@ -461,6 +485,76 @@ static void read_selectors(config_ld_t *ld, const char *ctx,
 	memcpy((char *)base + p->off_n, &n, sizeof n);
 }
 
+/* A signature of static types ("name(address)"), parsed; false after
+ * reporting why not, with example as the shape to follow. */
+static bool read_signature(config_ld_t *ld, const char *ctx,
+			   config_setting_t *s, const char *example,
+			   abi_sig_t *sig)
+{
+	const char *v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		config_err_at(ld, s, ctx, "%s must be a string such as \"%s\"",
+			      config_key_of(s), example);
+		return false;
+	}
+	v = config_setting_get_string(s);
+	switch (abi_sig_parse(sig, v, strlen(v))) {
+	case KERR_OK:
+		return true;
+	case KERR_ABI_TYPE:
+		config_err_at(ld, s, ctx, "%s \"%.200s\" has an unsupported type: only "
+			      "static types (address, bool, uintN, intN, bytesN)",
+			      config_key_of(s), v);
+		return false;
+	default:
+		config_err_at(ld, s, ctx, "%s \"%.200s\" is not a signature such as "
+			      "\"%s\"", config_key_of(s), v, example);
+		return false;
+	}
+}
+
+/* A view called with one account: exactly one address parameter. */
+static void read_view(config_ld_t *ld, const char *ctx, config_setting_t *s,
+		      config_view_t *out)
+{
+	const char *key = config_key_of(s);
+	char example[64];
+	abi_sig_t sig;
+
+	snprintf(example, sizeof example, "%s(address)",
+		 strcmp(key, "health") == 0 ? "healthFactor" :
+		 strcmp(key, "debt") == 0 ? "debtOf" : key);
+	if (!read_signature(ld, ctx, s, example, &sig))
+		return;
+	if (sig.nargs != 1 || sig.args[0].kind != ABI_ADDRESS) {
+		config_err_at(ld, s, ctx, "%s %s must take exactly one address (the "
+			      "account), such as \"%s\"", key, sig.canonical,
+			      example);
+		return;
+	}
+	out->sig = config_ld_strdup(ld, sig.canonical);
+	memcpy(out->selector, sig.selector, 4);
+}
+
+static void read_event(config_ld_t *ld, const char *ctx, config_setting_t *s,
+		       config_event_t *out)
+{
+	abi_sig_t sig;
+
+	if (!read_signature(ld, ctx, s, "Borrow(address,uint256)", &sig))
+		return;
+	if (sig.nargs == 0) {
+		config_err_at(ld, s, ctx, "%s %s has no parameter to take an account "
+			      "from", config_key_of(s), sig.canonical);
+		return;
+	}
+	out->sig = config_ld_strdup(ld, sig.canonical);
+	keccak256(out->topic0, (const uint8_t *)sig.canonical,
+		  strlen(sig.canonical));
+	out->nargs = sig.nargs;
+}
+
 /* Read every spec of the table from grp into base (a trigger or gas). */
 static void read_params(config_ld_t *ld, config_setting_t *grp, const char *ctx,
 			const pspec_t *specs, void *base)
@@ -594,6 +688,24 @@ static void read_params(config_ld_t *ld, config_setting_t *grp, const char *ctx,
 				memcpy(dst, &u, sizeof u);
 			break;
 		}
+		case PT_ADDR: {
+			static const addr_t zero;
+			addr_t a;
+			if (!config_read_addr(ld, ctx, s, NULL, &a))
+				break;
+			if (addr_eq(&a, &zero))
+				config_err_at(ld, s, ctx, "%s must not be the zero address",
+					      p->key);
+			else
+				memcpy(dst, &a, sizeof a);
+			break;
+		}
+		case PT_VIEW:
+			read_view(ld, ctx, s, (config_view_t *)(void *)dst);
+			break;
+		case PT_EVENT:
+			read_event(ld, ctx, s, (config_event_t *)(void *)dst);
+			break;
 		}
 	}
 }
@@ -617,6 +729,64 @@ static bool read_kind(config_ld_t *ld, config_setting_t *g, const char *ctx,
 	return true;
 }
 
+/*
+ * What the table cannot say about a liquidation trigger: one health view of
+ * the two, discover_topic within the event, the action taking the account.
+ * An action that ignored $account would send the same call for every
+ * borrower, so it is refused here rather than noticed at the first trip.
+ */
+static void check_liquidation(config_ld_t *ld, config_setting_t *g,
+			      const char *ctx, config_trigger_t *t)
+{
+	static const addr_t zero;
+	config_setting_t *h = config_setting_get_member(g, "health");
+	config_setting_t *l = config_setting_get_member(g, "liquidatable");
+	config_setting_t *dt = config_setting_get_member(g, "discover_topic");
+	config_setting_t *a;
+	bool has_account = false;
+
+	if (h && l)
+		config_err_at(ld, l, ctx, "health and liquidatable exclude each "
+			      "other; give one");
+	else if (!h && !l)
+		config_err_at(ld, g, ctx, "missing required key \"health\" (a "
+			      "\"healthFactor(address)\" view) or \"liquidatable\" "
+			      "(a bool view)");
+	if (dt && !config_setting_get_member(g, "discover"))
+		config_err_at(ld, dt, ctx, "discover_topic needs discover (the event "
+			      "whose topic it names)");
+	else if (t->discover.sig && t->discover_topic > t->discover.nargs)
+		config_err_at(ld, dt, ctx, "discover_topic %llu is beyond the %zu "
+			      "parameter%s of %s", (unsigned long long)t->discover_topic,
+			      t->discover.nargs, t->discover.nargs == 1 ? "" : "s",
+			      t->discover.sig);
+	/* Judged per element as written: an entry the list reader refused
+	 * holds zeros, which must not read as a second mistake. */
+	if ((a = config_setting_get_member(g, "accounts")) && config_is_list(a)) {
+		for (int i = 0; i < config_setting_length(a); i++) {
+			config_setting_t *e = config_setting_get_elem(a, (unsigned)i);
+			const char *v = config_setting_get_string(e);
+			addr_t x;
+			if (v && addr_parse(&x, v, strlen(v)) == KERR_OK &&
+			    addr_eq(&x, &zero))
+				config_err_at(ld, e, ctx, "accounts[%d] must not be the "
+					      "zero address", i);
+		}
+	}
+	if (!config_setting_get_member(g, "debt_to"))
+		t->debt_to = t->pool;
+	/* An action whose call or args are wrong is reported there already. */
+	if (!t->action || !t->action->name || !t->action->call.canonical[0] ||
+	    (t->action->call.nargs && !t->action->args))
+		return;
+	for (size_t i = 0; i < t->action->nargs; i++)
+		has_account |= t->action->args[i].src == CONFIG_ARG_ACCOUNT;
+	if (!has_account)
+		config_err_at(ld, config_setting_get_member(g, "action"), ctx,
+			      "action \"%s\" must take $account (the borrower to "
+			      "liquidate) in its args", t->action->name);
+}
+
 bool config_read_trigger_params(config_ld_t *ld, config_setting_t *g,
 				const char *ctx, config_trigger_t *t, int k)
 {
@@ -628,8 +798,12 @@ bool config_read_trigger_params(config_ld_t *ld, config_setting_t *g,
 	if (cm && ct)
 		config_err_at(ld, ct, ctx, "confirm_ms and confirm_ticks exclude "
 			      "each other; give one");
-	return read_kind(ld, g, ctx, trigger_words, trigger_common, "kind",
-			 trigger_kinds, k, t);
+	if (!read_kind(ld, g, ctx, trigger_words, trigger_common, "kind",
+		       trigger_kinds, k, t))
+		return false;
+	if (k == CONFIG_TRIGGER_LIQUIDATION)
+		check_liquidation(ld, g, ctx, t);
+	return true;
 }
 
 bool config_read_gas_params(config_ld_t *ld, config_setting_t *g,

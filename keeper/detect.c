@@ -13,6 +13,7 @@ const char *detect_unit_name(detect_unit_t unit)
 	case DETECT_UNIT_PCT: return "pct";
 	case DETECT_UNIT_PCT_SQRT_MIN: return "pct_per_sqrt_min";
 	case DETECT_UNIT_MS: return "ms";
+	case DETECT_UNIT_RATIO: return "ratio";
 	}
 	return "unknown";
 }

@@ -42,9 +42,10 @@ typedef enum {
 	DETECT_UNIT_PCT = 0,          /* percent (price moves, deviation, depeg) */
 	DETECT_UNIT_PCT_SQRT_MIN,     /* percent per sqrt(minute) (ewma_vol) */
 	DETECT_UNIT_MS,               /* milliseconds (stale: silence) */
+	DETECT_UNIT_RATIO,            /* a plain ratio (liquidation: health factor) */
 } detect_unit_t;
 
-/* "pct", "pct_per_sqrt_min", "ms"; "unknown" otherwise. */
+/* "pct", "pct_per_sqrt_min", "ms", "ratio"; "unknown" otherwise. */
 const char *detect_unit_name(detect_unit_t unit);
 
 /*

@@ -454,6 +454,35 @@ kerr_t rpc_build(char *out, size_t cap, size_t *len, uint64_t id,
 	return KERR_OK;
 }
 
+kerr_t rpc_build_batch(char *out, size_t cap, size_t *len, uint64_t first_id,
+		       const rpc_req_t *reqs, size_t n)
+{
+	size_t at = 0, one;
+	kerr_t err;
+
+	*len = 0;
+	if (!reqs || n < 1 || n > RPC_BATCH_MAX)
+		return KERR_ARG;
+	if (cap < 2)
+		return KERR_BUF;
+	out[at++] = '[';
+	for (size_t i = 0; i < n; i++) {
+		if (i) {
+			if (at >= cap)
+				return KERR_BUF;
+			out[at++] = ',';
+		}
+		if ((err = rpc_build(out + at, cap - at, &one, first_id + i, &reqs[i])))
+			return err;
+		at += one;
+	}
+	if (at >= cap)
+		return KERR_BUF;
+	out[at++] = ']';
+	*len = at;
+	return KERR_OK;
+}
+
 /* ---- the client ---------------------------------------------------------- */
 
 struct slot;
@@ -477,6 +506,8 @@ struct slot {
 	size_t last;      /* endpoint of the latest attempt */
 	rpc_done_fn done;
 	rpc_bcast_fn bdone;
+	rpc_batch_fn batch_done;
+	size_t nitems;    /* a batch of this many calls, ids id..id+nitems-1; 0: one call */
 	void *arg;
 	rpc_outcome_t *out;   /* one per endpoint */
 	struct attempt att[RPC_MAX_ENDPOINTS];
@@ -501,6 +532,11 @@ struct rpc_client {
 	 * free again during the callback. */
 	rpc_outcome_t done_out[RPC_MAX_ENDPOINTS];
 	uint8_t revert[RPC_REVERT_MAX];
+	/* The calls of the batch reply being judged: filled by the judgement
+	 * of an attempt and read by the callback within the same completion
+	 * (completions never nest, so one set serves every batch). */
+	rpc_item_t items[RPC_BATCH_MAX];
+	rpc_outcome_t item_out[RPC_BATCH_MAX];
 };
 
 kerr_t rpc_new(rpc_client_t **out, size_t n, const rpc_transport_t *t,
@@ -693,6 +729,7 @@ static struct slot *slot_get(rpc_client_t *c)
 	s = &c->slots[c->free_[--c->nfree]];
 	s->busy = true;
 	s->broadcast = false;
+	s->nitems = 0;
 	s->tried = 0;
 	s->attempts = s->pending = 0;
 	s->id = c->next_id++;
@@ -714,6 +751,7 @@ typedef struct {
 	kerr_t err;
 	bool failover;
 	bool parsed;          /* c->doc holds the reply */
+	bool limited;         /* a batch: some call was rate limited */
 	size_t result, data;  /* tokens, JTOK_NONE when absent */
 	const char *what;
 } judged_t;
@@ -757,6 +795,42 @@ static void copy_message(const jtok_doc_t *d, size_t i, rpc_outcome_t *o)
 }
 
 /*
+ * The error object er of a reply: KERR_RPC_ERROR with o's code, message and
+ * kind and *data (error.data, or JTOK_NONE), or why it is malformed (*what
+ * says where).
+ */
+static kerr_t parse_error(const jtok_doc_t *d, size_t er, rpc_outcome_t *o,
+			  size_t *data, const char **what)
+{
+	size_t code, msg;
+	int64_t code_v;
+	kerr_t err;
+
+	*what = "error";
+	if (jtok_type(d, er) != JTOK_OBJECT)
+		return KERR_RPC_REPLY;
+	*what = "error.code";
+	if ((err = jtok_key_opt(d, er, "code", &code)))
+		return err;
+	if (code == JTOK_NONE || jtok_type(d, code) != JTOK_NUMBER ||
+	    jtok_int64(d, code, &code_v))
+		return KERR_RPC_REPLY;
+	*what = "error.message";
+	if ((err = jtok_key_opt(d, er, "message", &msg)))
+		return err;
+	if (msg == JTOK_NONE || jtok_type(d, msg) != JTOK_STRING)
+		return KERR_RPC_REPLY;
+	*what = "error.data";
+	if ((err = jtok_key_opt(d, er, "data", data)))
+		return err;
+	*what = NULL;
+	o->code = code_v;
+	copy_message(d, msg, o);
+	o->kind = rpc_classify(o->code, o->message, o->message_len);
+	return KERR_RPC_ERROR;
+}
+
+/*
  * Parse body as the reply to s.  KERR_OK with j->result, KERR_RPC_ERROR
  * with o's code, message and kind and j->data, or why it is no JSON-RPC
  * reply (j->what says where).
@@ -765,8 +839,7 @@ static kerr_t parse_reply(rpc_client_t *c, struct slot *s, const char *body,
 			  size_t len, rpc_outcome_t *o, judged_t *j)
 {
 	jtok_doc_t *d = &c->doc;
-	size_t ver, id, res, er, code, msg;
-	int64_t code_v;
+	size_t ver, id, res, er;
 	kerr_t err;
 
 	j->what = "reply";
@@ -808,28 +881,109 @@ static kerr_t parse_reply(rpc_client_t *c, struct slot *s, const char *body,
 		return KERR_OK;
 	}
 
-	j->what = "error";
-	if (jtok_type(d, er) != JTOK_OBJECT)
-		return KERR_RPC_REPLY;
-	j->what = "error.code";
-	if ((err = jtok_key_opt(d, er, "code", &code)))
+	return parse_error(d, er, o, &j->data, &j->what);
+}
+
+/* Element e of a batch reply, already matched to its call by id, into
+ * it and o: as strict as a single reply (rpc.h, "Batches"). */
+static void parse_item(const jtok_doc_t *d, size_t e, rpc_item_t *it,
+		       rpc_outcome_t *o)
+{
+	size_t ver, res, er;
+
+	it->err = KERR_RPC_REPLY;
+	it->what = "jsonrpc";
+	if (jtok_key_opt(d, e, "jsonrpc", &ver) || ver == JTOK_NONE ||
+	    !jtok_str_eq(d, ver, "2.0", 3))
+		goto out;
+	it->what = "result";
+	if (jtok_key_opt(d, e, "result", &res))
+		goto out;
+	it->what = "error";
+	if (jtok_key_opt(d, e, "error", &er))
+		goto out;
+	it->what = "result";
+	if ((res == JTOK_NONE) == (er == JTOK_NONE))
+		goto out;
+	if (res != JTOK_NONE) {
+		it->err = KERR_OK;
+		it->what = NULL;
+		it->result = res;
+		goto out;
+	}
+	it->err = parse_error(d, er, o, &it->data, &it->what);
+	if (it->err != KERR_RPC_ERROR)
+		it->err = KERR_RPC_REPLY;  /* a jtok error inside one element */
+out:
+	o->err = it->err;
+}
+
+/*
+ * Parse body as the reply to batch s (rpc.h, "Batches"): KERR_OK with
+ * c->items filled (j->limited when a call was rate limited), a whole-batch
+ * KERR_RPC_ERROR in o, or why the reply is malformed.
+ */
+static kerr_t parse_batch(rpc_client_t *c, struct slot *s, const char *body,
+			  size_t len, rpc_outcome_t *o, judged_t *j)
+{
+	jtok_doc_t *d = &c->doc;
+	bool seen[RPC_BATCH_MAX] = { false };
+	kerr_t err;
+
+	for (size_t i = 0; i < s->nitems; i++) {
+		rpc_item_t *it = &c->items[i];
+		memset(&c->item_out[i], 0, sizeof c->item_out[i]);
+		c->item_out[i].err = KERR_RPC_MISSING;
+		*it = (rpc_item_t){ .err = KERR_RPC_MISSING, .id = s->id + i,
+				    .out = &c->item_out[i], .result = JTOK_NONE,
+				    .data = JTOK_NONE };
+	}
+	j->what = "reply";
+	if (len > c->o.max_reply)
+		return KERR_TOO_LONG;
+	if ((err = jtok_parse(d, body, len)))
 		return err;
-	if (code == JTOK_NONE || jtok_type(d, code) != JTOK_NUMBER ||
-	    jtok_int64(d, code, &code_v))
-		return KERR_RPC_REPLY;
-	j->what = "error.message";
-	if ((err = jtok_key_opt(d, er, "message", &msg)))
+	j->parsed = true;
+	if (jtok_type(d, 0) == JTOK_OBJECT) {
+		/* The batch refused whole; a result here answers nothing. */
+		err = parse_reply(c, s, body, len, o, j);
+		if (err == KERR_OK) {
+			j->what = "reply";
+			j->result = JTOK_NONE;
+			return KERR_RPC_REPLY;
+		}
 		return err;
-	if (msg == JTOK_NONE || jtok_type(d, msg) != JTOK_STRING)
+	}
+	if (jtok_type(d, 0) != JTOK_ARRAY)
 		return KERR_RPC_REPLY;
-	j->what = "error.data";
-	if ((err = jtok_key_opt(d, er, "data", &j->data)))
-		return err;
+	for (size_t e = jtok_first(d, 0); e != JTOK_NONE; e = jtok_after(d, 0, e)) {
+		size_t id, er;
+		uint64_t v;
+
+		j->what = "reply";
+		if (jtok_type(d, e) != JTOK_OBJECT)
+			return KERR_RPC_REPLY;
+		j->what = "id";
+		if ((err = jtok_key_opt(d, e, "id", &id)))
+			return err;
+		if (id != JTOK_NONE && jtok_type(d, id) == JTOK_NULL) {
+			if ((err = jtok_key_opt(d, e, "error", &er)))
+				return err;
+			if (er != JTOK_NONE)
+				continue;   /* names no call */
+			return KERR_RPC_ID;
+		}
+		if (id == JTOK_NONE || !jtok_plain_u64(d, id, &v) || v < s->id ||
+		    v - s->id >= s->nitems || seen[v - s->id])
+			return KERR_RPC_ID;
+		seen[v - s->id] = true;
+		parse_item(d, e, &c->items[v - s->id], &c->item_out[v - s->id]);
+		if (c->items[v - s->id].err == KERR_RPC_ERROR &&
+		    c->item_out[v - s->id].kind == RPC_E_RATE_LIMITED)
+			j->limited = true;
+	}
 	j->what = NULL;
-	o->code = code_v;
-	copy_message(d, msg, o);
-	o->kind = rpc_classify(o->code, o->message, o->message_len);
-	return KERR_RPC_ERROR;
+	return KERR_OK;
 }
 
 /*
@@ -885,9 +1039,16 @@ static void judge(rpc_client_t *c, struct slot *s, size_t ep,
 			break;
 		}
 		ok_status = status >= 200 && status <= 299;
-		err = parse_reply(c, s, res->body ? res->body : "",
-				  res->body ? res->len : 0, o, j);
-		if (err == KERR_OK && ok_status) {
+		err = (s->nitems ? parse_batch : parse_reply)(c, s,
+				  res->body ? res->body : "", res->body ? res->len : 0,
+				  o, j);
+		if (err == KERR_OK && ok_status && j->limited) {
+			/* Throttled in part: another endpoint may serve it all. */
+			j->err = KERR_OK;
+			st->results++;
+			j->failover = true;
+			mark_down(c, ep, RPC_FAIL_RATE_LIMITED);
+		} else if (err == KERR_OK && ok_status) {
 			j->err = KERR_OK;
 			st->results++;
 			mark_up(c, ep);
@@ -975,6 +1136,41 @@ static void finish_call(rpc_client_t *c, struct slot *s, const judged_t *j)
 	}
 	slot_put(c, s);
 	done(arg, &r);
+}
+
+/* As finish_call, for a batch: when the batch failed as a whole, every
+ * call carries its error. */
+static void finish_batch(rpc_client_t *c, struct slot *s, const judged_t *j)
+{
+	rpc_batch_fn done = s->batch_done;
+	void *arg = s->arg;
+	rpc_batch_reply_t b;
+
+	c->done_out[0] = s->out[s->last];
+	memset(&b, 0, sizeof b);
+	b.err = c->done_out[0].err;
+	b.id = s->id;
+	b.endpoint = s->last;
+	b.attempts = s->attempts;
+	b.out = &c->done_out[0];
+	b.what = j->what;
+	b.n = s->nitems;
+	b.items = c->items;
+	if (j->parsed)
+		b.doc = &c->doc;
+	for (size_t i = 0; i < s->nitems; i++) {
+		rpc_item_t *it = &c->items[i];
+		if (b.err != KERR_OK) {
+			*it = (rpc_item_t){ .err = b.err, .id = s->id + i, .out = b.out,
+					    .result = JTOK_NONE,
+					    .data = j->parsed ? j->data : JTOK_NONE,
+					    .what = j->what };
+		}
+		if (it->err == KERR_OK || it->err == KERR_RPC_ERROR)
+			b.answered++;
+	}
+	slot_put(c, s);
+	done(arg, &b);
 }
 
 /* How informative a failed broadcast outcome is (see rpc_broadcast_t). */
@@ -1080,7 +1276,10 @@ static void on_net(void *arg, const rpc_net_result_t *res)
 	/* No endpoint left, or every one left refused: report this failure,
 	 * not the refusals. */
 	s->last = ep;
-	finish_call(c, s, &j);
+	if (s->nitems)
+		finish_batch(c, s, &j);
+	else
+		finish_call(c, s, &j);
 }
 
 /* ---- calls ------------------------------------------------------------------ */
@@ -1109,6 +1308,38 @@ kerr_t rpc_submit(rpc_client_t *c, const rpc_req_t *req, rpc_done_fn done,
 	}
 	if (id)
 		*id = s->id;
+	return KERR_OK;
+}
+
+kerr_t rpc_batch(rpc_client_t *c, const rpc_req_t *reqs, size_t n,
+		 rpc_batch_fn done, void *arg, uint64_t *first_id)
+{
+	struct slot *s;
+	kerr_t err;
+
+	if (!done || !reqs || n < 1 || n > RPC_BATCH_MAX)
+		return KERR_ARG;
+	if (!(s = slot_get(c)))
+		return KERR_RPC_BUSY;
+	/* The batch's calls take ids s->id .. s->id + n - 1. */
+	c->next_id += n - 1;
+	if ((err = rpc_build_batch(s->body, c->o.max_request, &s->len, s->id,
+				   reqs, n))) {
+		slot_put(c, s);
+		return err;
+	}
+	s->nitems = n;
+	s->timeout_ms = c->o.timeout_ms;
+	s->done = NULL;
+	s->bdone = NULL;
+	s->batch_done = done;
+	s->arg = arg;
+	if ((err = send_next(c, s))) {
+		slot_put(c, s);
+		return err;
+	}
+	if (first_id)
+		*first_id = s->id;
 	return KERR_OK;
 }
 

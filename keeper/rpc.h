@@ -49,8 +49,9 @@
  * There is no deadline over the whole call: at most n endpoints x timeout.
  *
  * Memory: rpc_new() allocates everything: `slots` request slots (each a
- * body buffer of max_request bytes and one outcome per endpoint) and one
- * token array for replies (max_reply / 8 tokens).  A call holds a slot
+ * body buffer of max_request bytes and one outcome per endpoint), one
+ * token array for replies (max_reply / 8 tokens), and RPC_BATCH_MAX call
+ * outcomes for the batch reply being judged.  A call holds a slot
  * until its callback is called; with none free a call fails KERR_RPC_BUSY.
  * Nothing is allocated per call.
  *
@@ -90,6 +91,8 @@
 /* eth_getLogs filter limits (ours, not the nodes'). */
 #define RPC_LOGS_MAX_ADDRS 64
 #define RPC_LOGS_MAX_TOPIC_ALTS 16
+/* Calls in one JSON-RPC batch (providers cap batches at 100 to 1000). */
+#define RPC_BATCH_MAX 100
 
 /* ---- transport ---------------------------------------------------------- */
 
@@ -190,6 +193,14 @@ typedef struct {
 kerr_t rpc_build(char *out, size_t cap, size_t *len, uint64_t id,
 		 const rpc_req_t *req);
 
+/*
+ * A batch body: a JSON array of the n (1..RPC_BATCH_MAX) requests, request
+ * i with id first_id + i, built as rpc_build() builds one.  KERR_ARG (n out
+ * of range, or a request rpc_build refuses), KERR_BUF.
+ */
+kerr_t rpc_build_batch(char *out, size_t cap, size_t *len, uint64_t first_id,
+		       const rpc_req_t *reqs, size_t n);
+
 /* ---- replies ------------------------------------------------------------- */
 
 /* What a JSON-RPC error means to keeper (the texts are in rpc.c). */
@@ -258,6 +269,56 @@ typedef struct {
 } rpc_reply_t;
 
 typedef void (*rpc_done_fn)(void *arg, const rpc_reply_t *r);
+
+/*
+ * Batches.  One POST carries a JSON array of calls; the node answers with
+ * an array of replies, in any order, matched to the calls by id.
+ *
+ * The reply as a whole is judged as a single call's (transport errors,
+ * HTTP status, size, failover, back-off, counters): it is a success when it
+ * is a JSON array whose every element is an object carrying the id of one
+ * of the batch's calls, each id at most once.  An element with an id that
+ * is not the batch's, or a repeated one, makes the whole reply malformed
+ * (KERR_RPC_ID: the endpoint does not keep the protocol, and no answer in
+ * it can be trusted to belong to its call), as does an element that is not
+ * an object or has no id (KERR_RPC_REPLY).  The one exception: an error
+ * element whose id is null (a server answering a call it could not read)
+ * is skipped, since it names no call.  A top-level object instead of an
+ * array is the node refusing the batch as a whole ("batch too large"): an
+ * error object is KERR_RPC_ERROR for the batch and every call, anything
+ * else is malformed.  A reply with any call rate limited
+ * (RPC_E_RATE_LIMITED) fails over as a whole, as a rate-limited call does.
+ *
+ * Each call is then judged as strictly as a single reply: "jsonrpc" must
+ * be "2.0", exactly one of "result" and "error", and an error an object
+ * with an integer code and a string message (else KERR_RPC_REPLY for that
+ * call, with `what`).  A call with no element in the reply is
+ * KERR_RPC_MISSING.  When the batch fails as a whole, every call carries
+ * the batch's error.
+ */
+typedef struct {
+	kerr_t err;               /* KERR_OK: `result` is the answer */
+	uint64_t id;
+	const rpc_outcome_t *out; /* KERR_RPC_ERROR: kind, code, message */
+	size_t result;            /* KERR_OK: token of "result" */
+	size_t data;              /* KERR_RPC_ERROR: token of error.data, or JTOK_NONE */
+	const char *what;         /* KERR_RPC_REPLY: the member at fault */
+} rpc_item_t;
+
+typedef struct {
+	kerr_t err;               /* the batch's: KERR_OK when the reply was an array */
+	uint64_t id;              /* the first call's id; call i has id + i */
+	size_t endpoint;
+	unsigned attempts;
+	const rpc_outcome_t *out; /* the last attempt, as for a call */
+	const jtok_doc_t *doc;    /* NULL when the reply was not parsed */
+	const char *what;
+	size_t n;                 /* calls, in request order in items */
+	const rpc_item_t *items;
+	size_t answered;          /* items with KERR_OK or KERR_RPC_ERROR */
+} rpc_batch_reply_t;
+
+typedef void (*rpc_batch_fn)(void *arg, const rpc_batch_reply_t *b);
 
 /*
  * A broadcast's verdict: accepted when any endpoint returned the tx hash or
@@ -341,6 +402,16 @@ kerr_t rpc_get_logs(rpc_client_t *c, const rpc_log_filter_t *f,
 kerr_t rpc_fee_history(rpc_client_t *c, uint64_t count, rpc_block_t newest,
 		       const double *pct, size_t npct, rpc_done_fn done,
 		       void *arg, uint64_t *id);
+
+/*
+ * The n requests (1..RPC_BATCH_MAX) as one batch (rules above): one slot,
+ * n consecutive ids (*first_id, may be NULL, gets the first), failover as
+ * for a call; done(arg, reply) follows once.  Each request's timeout_ms is
+ * ignored: the batch has the client's.  Errors, with no callback: as
+ * rpc_submit (KERR_BUF when the array exceeds max_request).
+ */
+kerr_t rpc_batch(rpc_client_t *c, const rpc_req_t *reqs, size_t n,
+		 rpc_batch_fn done, void *arg, uint64_t *first_id);
 
 /*
  * eth_sendRawTransaction(raw) to every endpoint at once, down or not (no

@@ -249,8 +249,10 @@ static void test_liquidator_args(void)
 	config_keeper_t *c = NULL;
 	config_errors_t e;
 	const config_action_t *a;
+	const config_trigger_t *t;
 	const config_gas_t *g;
-	uint8_t word[32] = { 0 };
+	uint8_t word[32] = { 0 }, sel[4], topic[32];
+	char text[ADDR_TEXT_LEN];
 
 	config_errors_init(&e);
 	CHECK_OK(config_load("etc/liquidator.cfg", &c, &e));
@@ -260,8 +262,39 @@ static void test_liquidator_args(void)
 	CHECK_EQ_INT(c->signer.kind, CONFIG_SIGNER_KEYSTORE);
 	CHECK_EQ_STR(c->signer.password_file, "etc/keys/liquidator.pass");
 	CHECK_EQ_INT(c->chain.nrpc, 2);
-	CHECK_EQ_STR(c->feeds[1].price, "data.p");
-	CHECK_EQ_STR(c->feeds[1].time, "data.T");
+	CHECK_EQ_INT(c->nfeeds, 1);
+	/* the liquidation trigger: Aave v3 on mainnet */
+	CHECK_EQ_INT(c->ntriggers, 1);
+	t = trigger(c, "aave-usdc-borrowers");
+	CHECK(t != NULL);
+	if (t) {
+		CHECK_EQ_INT(t->kind, CONFIG_TRIGGER_LIQUIDATION);
+		addr_to_checksum(&t->pool, text);
+		CHECK_EQ_STR(text, "0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2");
+		CHECK_EQ_STR(t->health.sig, "getUserAccountData(address)");
+		CHECK_OK(hex_decode_exact(sel, 4, "bf92857c", 8));
+		CHECK_EQ_MEM(t->health.selector, sel, 4);
+		CHECK(t->liquidatable.sig == NULL);
+		CHECK_EQ_INT(t->health_word, 5);
+		CHECK_EQ_STR(t->debt.sig, "balanceOf(address)");
+		CHECK_OK(hex_decode_exact(sel, 4, "70a08231", 8));
+		CHECK_EQ_MEM(t->debt.selector, sel, 4);
+		addr_to_checksum(&t->debt_to, text);
+		CHECK_EQ_STR(text, "0x72E95b8931767C79bA4EeE721354d6E99a61D004");
+		CHECK_EQ_INT(t->close_factor_pct, 50);
+		CHECK_EQ_INT(t->naccounts, 0);
+		CHECK_EQ_STR(t->discover.sig,
+			     "Borrow(address,address,address,uint256,uint8,uint256,uint16)");
+		/* Aave v3 Pool's Borrow topic0, as indexed by explorers */
+		CHECK_OK(hex_decode_exact(topic, 32, "b3d084820fb1a9decffb176436bd0255"
+					  "8d15fac9b0ddfed8c465bc7359d7dce0", 64));
+		CHECK_EQ_MEM(t->discover.topic0, topic, 32);
+		CHECK_EQ_INT(t->discover.nargs, 7);
+		CHECK_EQ_INT(t->discover_topic, 2);
+		CHECK(t->feed == config_feed_find(c, "eth-binance"));
+		CHECK_EQ_INT(t->cooldown_ms, 12000);
+		CHECK(t->action == config_action_find(c, "liquidate-weth-usdc"));
+	}
 	a = config_action_find(c, "liquidate-weth-usdc");
 	CHECK(a != NULL);
 	if (a) {
@@ -292,6 +325,79 @@ static void test_liquidator_args(void)
 		check_wei(&g->priority_fee, "1500000000");
 	}
 	CHECK_EQ_INT(c->log_format, LOGF_JSON);
+	config_free(c);
+}
+
+#define LIQ_ACTION "actions = ( { name = \"liq\"; " \
+	"to = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"; " \
+	"call = \"liquidate(address,uint256)\"; args = [ \"$account\", \"$amount\" ]; " \
+	"gas_limit = 300000; gas = \"g\"; } );\n" \
+	"gas = ( { name = \"g\"; strategy = \"fixed\"; max_fee_gwei = 50; " \
+	"priority_fee_gwei = 2; } );\n"
+
+/* A liquidation trigger with only its required keys: the defaults (debt_to
+ * is the pool, close factor 50, health word 0, no discovery, no feed), and
+ * one with the bool view, accounts and discovery of topic 1. */
+static void test_liquidation_defaults(void)
+{
+	config_keeper_t *c = NULL;
+	config_errors_t e;
+	const config_trigger_t *t;
+	char text[ADDR_TEXT_LEN];
+
+	CHECK_OK(load_text(LIQ_ACTION "triggers = ( { name = \"l\"; kind = \"liquidation\"; "
+			   "pool = \"0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512\"; "
+			   "health = \"healthFactor(address)\"; debt = \"debtOf(address)\"; "
+			   "action = \"liq\"; } );\n", &c, &e));
+	config_errors_release(&e);
+	if (c) {
+		t = &c->triggers[0];
+		CHECK_EQ_INT(t->kind, CONFIG_TRIGGER_LIQUIDATION);
+		CHECK_EQ_STR(config_trigger_kind_name(t->kind), "liquidation");
+		CHECK(addr_eq(&t->debt_to, &t->pool));
+		addr_to_checksum(&t->pool, text);
+		CHECK_EQ_STR(text, "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512");
+		CHECK_EQ_INT(t->close_factor_pct, 50);
+		CHECK_EQ_INT(t->health_word, 0);
+		CHECK(t->health.sig && !t->liquidatable.sig);
+		CHECK(t->discover.sig == NULL);
+		CHECK_EQ_INT(t->discover_topic, 1);
+		CHECK_EQ_INT(t->naccounts, 0);
+		CHECK(t->feed == NULL);
+		CHECK_EQ_INT(t->cooldown_ms, 60000);
+	}
+	config_free(c);
+
+	CHECK_OK(load_text(LIQ_ACTION "triggers = ( { name = \"l\"; kind = \"liquidation\"; "
+			   "pool = \"0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512\"; "
+			   "liquidatable = \"liquidatable(address)\"; debt = \"debtOf(address)\"; "
+			   "debt_to = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"; "
+			   "close_factor_pct = 100; "
+			   "accounts = [ \"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\", "
+			   "\"0x90F79bf6EB2c4f870365E785982E1f101E93b906\" ]; "
+			   "discover = \"Borrow(address,uint256)\"; "
+			   "action = \"liq\"; cooldown_ms = 0; } );\n", &c, &e));
+	config_errors_release(&e);
+	if (c) {
+		uint8_t topic[32];
+		t = &c->triggers[0];
+		CHECK(t->liquidatable.sig && !t->health.sig);
+		CHECK_EQ_STR(t->liquidatable.sig, "liquidatable(address)");
+		CHECK(!addr_eq(&t->debt_to, &t->pool));
+		CHECK_EQ_INT(t->close_factor_pct, 100);
+		CHECK_EQ_INT(t->naccounts, 2);
+		if (t->naccounts == 2) {
+			addr_to_checksum(&t->accounts[1], text);
+			CHECK_EQ_STR(text, "0x90F79bf6EB2c4f870365E785982E1f101E93b906");
+		}
+		CHECK_EQ_STR(t->discover.sig, "Borrow(address,uint256)");
+		/* keccak-256("Borrow(address,uint256)"), from cast keccak */
+		CHECK_OK(hex_decode_exact(topic, 32, "cbc04eca7e9da35cb1393a6135a199ca"
+					  "52e450d5e9251cbd99f7847d33a36750", 64));
+		CHECK_EQ_MEM(t->discover.topic0, topic, 32);
+		CHECK_EQ_INT(t->discover_topic, 1);
+		CHECK_EQ_INT(t->cooldown_ms, 0);
+	}
 	config_free(c);
 }
 
@@ -623,6 +729,7 @@ static void test_secret_perms(void)
 static void test_names(void)
 {
 	CHECK_EQ_STR(config_trigger_kind_name(CONFIG_TRIGGER_MEMPOOL), "mempool");
+	CHECK_EQ_STR(config_trigger_kind_name(CONFIG_TRIGGER_LIQUIDATION), "liquidation");
 	CHECK_EQ_STR(config_trigger_kind_name(CONFIG_TRIGGER_KINDS), "?");
 	CHECK_EQ_STR(config_gas_strategy_name(CONFIG_GAS_EIP1559), "eip1559");
 	CHECK_EQ_STR(config_direction_name(CONFIG_DIR_DOWN), "down");
@@ -636,6 +743,7 @@ int main(void)
 	}
 	RUN(test_guardian);
 	RUN(test_liquidator_args);
+	RUN(test_liquidation_defaults);
 	RUN(test_backtest_no_signer);
 	RUN(test_fee_rule);
 	RUN(test_defaults);

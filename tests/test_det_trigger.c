@@ -43,6 +43,7 @@ static void test_immediate_and_context(void)
 	CHECK_EQ_INT(tr.trips, 1);
 	CHECK_EQ_STR(detect_unit_name(DETECT_UNIT_PCT_SQRT_MIN), "pct_per_sqrt_min");
 	CHECK_EQ_STR(detect_unit_name(DETECT_UNIT_MS), "ms");
+	CHECK_EQ_STR(detect_unit_name(DETECT_UNIT_RATIO), "ratio");
 	CHECK_EQ_STR(detect_unit_name((detect_unit_t)99), "unknown");
 }
 

@@ -1698,6 +1698,379 @@ static void test_broadcast_endpoints_and_refusals(void)
 	rpc_free(c);
 }
 
+/* ---- batches ---------------------------------------------------------- */
+
+typedef struct {
+	int calls;
+	kerr_t err;
+	uint64_t id;
+	size_t endpoint;
+	unsigned attempts;
+	size_t n, answered;
+	bool doc;
+	char what[32];
+	struct {
+		kerr_t err;
+		uint64_t id;
+		rpc_error_kind_t kind;
+		int64_t code;
+		char msg[64];
+		char result[80];
+		char what[32];
+		bool has_data;
+	} it[RPC_BATCH_MAX];
+} batch_got_t;
+
+static void on_batch(void *arg, const rpc_batch_reply_t *b)
+{
+	batch_got_t *g = arg;
+
+	g->calls++;
+	g->err = b->err;
+	g->id = b->id;
+	g->endpoint = b->endpoint;
+	g->attempts = b->attempts;
+	g->n = b->n;
+	g->answered = b->answered;
+	g->doc = b->doc != NULL;
+	snprintf(g->what, sizeof g->what, "%s", b->what ? b->what : "");
+	for (size_t i = 0; i < b->n && i < RPC_BATCH_MAX; i++) {
+		const rpc_item_t *it = &b->items[i];
+		g->it[i].err = it->err;
+		g->it[i].id = it->id;
+		g->it[i].kind = it->out ? it->out->kind : RPC_E_NONE;
+		g->it[i].code = it->out ? it->out->code : 0;
+		snprintf(g->it[i].msg, sizeof g->it[i].msg, "%.63s",
+			 it->out ? it->out->message : "");
+		snprintf(g->it[i].what, sizeof g->it[i].what, "%s", it->what ? it->what : "");
+		g->it[i].has_data = it->data != JTOK_NONE;
+		g->it[i].result[0] = 0;
+		if (it->err == KERR_OK && b->doc) {
+			jtok_view_t v = jtok_text(b->doc, it->result);
+			snprintf(g->it[i].result, sizeof g->it[i].result, "%.*s",
+				 (int)v.len, v.p);
+		}
+	}
+}
+
+/* Three eth_calls of a view on ADDR1 (a batch as liq_scan sends it). */
+static rpc_req_t breqs[3];
+static const uint8_t bdata[3][4] = { { 1, 2, 3, 4 }, { 5, 6, 7, 8 }, { 9, 10, 11, 12 } };
+
+static void batch_reqs(void)
+{
+	for (size_t i = 0; i < 3; i++)
+		breqs[i] = (rpc_req_t){ .kind = RPC_REQ_CALL, .addr = &ADDR1,
+					.data = bdata[i], .data_len = 4,
+					.block = RPC_LATEST };
+}
+
+static void test_batch_build(void)
+{
+	char out[1024];
+	size_t len = 99;
+	rpc_req_t two[2] = { { .kind = RPC_REQ_BLOCK_NUMBER }, { .kind = RPC_REQ_CHAIN_ID } };
+	static const char want[] =
+		"[{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":\"eth_blockNumber\",\"params\":[]},"
+		"{\"jsonrpc\":\"2.0\",\"id\":42,\"method\":\"eth_chainId\",\"params\":[]}]";
+	static rpc_req_t many[RPC_BATCH_MAX + 1];
+
+	CHECK_OK(rpc_build_batch(out, sizeof out, &len, 41, two, 2));
+	CHECK_EQ_INT(len, sizeof want - 1);
+	CHECK(len == sizeof want - 1 && memcmp(out, want, len) == 0);
+	/* exactly enough room, then one byte short */
+	CHECK_OK(rpc_build_batch(out, sizeof want - 1, &len, 41, two, 2));
+	CHECK_ERR(rpc_build_batch(out, sizeof want - 2, &len, 41, two, 2), KERR_BUF);
+	CHECK_EQ_INT(len, 0);
+	CHECK_ERR(rpc_build_batch(out, sizeof out, &len, 1, two, 0), KERR_ARG);
+	for (size_t i = 0; i < RPC_BATCH_MAX + 1; i++)
+		many[i] = (rpc_req_t){ .kind = RPC_REQ_BLOCK_NUMBER };
+	CHECK_ERR(rpc_build_batch(out, sizeof out, &len, 1, many, RPC_BATCH_MAX + 1), KERR_ARG);
+	/* a request rpc_build refuses spoils the batch */
+	two[1] = (rpc_req_t){ .kind = RPC_REQ_GET_BALANCE };
+	CHECK_ERR(rpc_build_batch(out, sizeof out, &len, 1, two, 2), KERR_ARG);
+}
+
+/* Replies in any order, matched by id; a revert among them is that call's
+ * error; the ids are consecutive and the next call continues after them. */
+static void test_batch_any_order(void)
+{
+	rpc_client_t *c = mk(1, NULL);
+	batch_got_t g = { 0 };
+	got_t one_g = { 0 };
+	uint64_t first = 0, next = 0;
+	static char reply[512];
+
+	if (!c)
+		return;
+	batch_reqs();
+	CHECK_OK(rpc_batch(c, breqs, 3, on_batch, &g, &first));
+	CHECK_EQ_INT(first, 1);
+	CHECK_EQ_INT(F.nq, 1);
+	/* one POST holding the three calls */
+	CHECK(F.q[0].body[0] == '[' && strstr(F.q[0].body, "\"id\":3,") != NULL);
+	CHECK(strstr(F.q[0].body, "\"data\":\"0x090a0b0c\"") != NULL);
+	snprintf(reply, sizeof reply,
+		 "[{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":\"0x03\"},"
+		 "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x01\"},"
+		 "{\"jsonrpc\":\"2.0\",\"id\":2,\"error\":{\"code\":3,\"message\":\"execution reverted\","
+		 "\"data\":\"0x\"}}]");
+	ok200(0, reply);
+	CHECK_EQ_INT(deliver_all(), 1);
+	CHECK_EQ_INT(g.calls, 1);
+	CHECK_ERR(g.err, KERR_OK);
+	CHECK_EQ_INT(g.n, 3);
+	CHECK_EQ_INT(g.answered, 3);
+	CHECK_EQ_INT(g.attempts, 1);
+	CHECK(g.doc);
+	CHECK_ERR(g.it[0].err, KERR_OK);
+	CHECK_EQ_INT(g.it[0].id, 1);
+	CHECK_EQ_STR(g.it[0].result, "0x01");
+	CHECK_ERR(g.it[1].err, KERR_RPC_ERROR);
+	CHECK_EQ_INT(g.it[1].kind, RPC_E_REVERTED);
+	CHECK_EQ_INT(g.it[1].code, 3);
+	CHECK_EQ_STR(g.it[1].msg, "execution reverted");
+	CHECK(g.it[1].has_data);
+	CHECK_ERR(g.it[2].err, KERR_OK);
+	CHECK_EQ_STR(g.it[2].result, "0x03");
+	CHECK_EQ_INT(rpc_inflight(c), 0);
+	/* the next call takes the id after the batch's */
+	CHECK_OK(rpc_block_number(c, on_reply, &one_g, &next));
+	CHECK_EQ_INT(next, 4);
+	ok200(0, "{\"jsonrpc\":\"2.0\",\"id\":@ID,\"result\":\"0x10\"}");
+	deliver_all();
+	CHECK_ERR(one_g.err, KERR_OK);
+	rpc_free(c);
+}
+
+/* A call without an answer is KERR_RPC_MISSING, a malformed element is
+ * that call's KERR_RPC_REPLY; the others stand and nothing fails over. */
+static void test_batch_partial(void)
+{
+	static const struct {
+		const char *elem;      /* the element answering id 2 */
+		kerr_t err;
+		const char *what;
+	} cases[] = {
+		{ "", KERR_RPC_MISSING, "" },
+		{ ",{\"jsonrpc\":\"1.0\",\"id\":2,\"result\":\"0x2\"}", KERR_RPC_REPLY, "jsonrpc" },
+		{ ",{\"id\":2,\"result\":\"0x2\"}", KERR_RPC_REPLY, "jsonrpc" },
+		{ ",{\"jsonrpc\":\"2.0\",\"id\":2}", KERR_RPC_REPLY, "result" },
+		{ ",{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"0x2\",\"error\":{\"code\":1,\"message\":\"m\"}}",
+		  KERR_RPC_REPLY, "result" },
+		{ ",{\"jsonrpc\":\"2.0\",\"id\":2,\"error\":{\"code\":\"1\",\"message\":\"m\"}}",
+		  KERR_RPC_REPLY, "error.code" },
+		{ ",{\"jsonrpc\":\"2.0\",\"id\":2,\"error\":{\"code\":1}}", KERR_RPC_REPLY, "error.message" },
+		{ ",{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"0x2\",\"result\":\"0x3\"}", KERR_RPC_REPLY, "result" },
+		/* a null-id error names no call: skipped, the call is missing */
+		{ ",{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":\"invalid request\"}}",
+		  KERR_RPC_MISSING, "" },
+	};
+	static char reply[8][512];
+
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		rpc_client_t *c = mk(2, NULL);
+		batch_got_t g = { 0 };
+		char *r = reply[k % 8];
+		if (!c)
+			return;
+		batch_reqs();
+		CHECK_OK(rpc_batch(c, breqs, 3, on_batch, &g, NULL));
+		snprintf(r, 512, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"}%s,"
+			 "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":\"0x3\"}]", cases[k].elem);
+		ok200(0, r);
+		deliver_all();
+		CHECK_MSG(g.calls == 1 && g.err == KERR_OK, "case %zu: %s", k, kerr_name(g.err));
+		CHECK_EQ_INT(g.attempts, 1);
+		CHECK_EQ_INT(g.answered, 2);
+		CHECK_ERR(g.it[0].err, KERR_OK);
+		CHECK_MSG(g.it[1].err == cases[k].err, "case %zu: %s, want %s", k,
+			  kerr_name(g.it[1].err), kerr_name(cases[k].err));
+		CHECK_MSG(strcmp(g.it[1].what, cases[k].what) == 0, "case %zu: what \"%s\"", k,
+			  g.it[1].what);
+		CHECK_ERR(g.it[2].err, KERR_OK);
+		CHECK_EQ_STR(g.it[2].result, "0x3");
+		rpc_free(c);
+	}
+}
+
+/* A reply no call can be matched to is malformed as a whole: the batch
+ * fails over, as a single call with a wrong id does. */
+static void test_batch_malformed_fails_over(void)
+{
+	static const struct {
+		const char *body;
+		kerr_t err;
+	} cases[] = {
+		{ "[{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":\"0x1\"}]", KERR_RPC_ID },
+		{ "[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"}]",
+		  KERR_RPC_ID },
+		{ "[{\"jsonrpc\":\"2.0\",\"result\":\"0x1\"}]", KERR_RPC_ID },
+		{ "[{\"jsonrpc\":\"2.0\",\"id\":\"1\",\"result\":\"0x1\"}]", KERR_RPC_ID },
+		{ "[{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":\"0x1\"}]", KERR_RPC_ID },
+		{ "[\"0x1\"]", KERR_RPC_REPLY },
+		{ "\"0x1\"", KERR_RPC_REPLY },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"}", KERR_RPC_REPLY },
+		{ "[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"}", KERR_TRUNCATED },
+		{ "<html>502</html>", KERR_JSON },
+	};
+
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		rpc_client_t *c = mk(2, NULL);
+		batch_got_t g = { 0 };
+		rpc_endpoint_stats_t st;
+		if (!c)
+			return;
+		batch_reqs();
+		CHECK_OK(rpc_batch(c, breqs, 2, on_batch, &g, NULL));
+		ok200(0, cases[k].body);
+		ok200(1, "[{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"0x2\"},"
+		      "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"}]");
+		CHECK_EQ_INT(deliver_all(), 2);
+		CHECK_MSG(g.calls == 1 && g.err == KERR_OK, "case %zu: %s", k, kerr_name(g.err));
+		CHECK_EQ_INT(g.attempts, 2);
+		CHECK_EQ_INT(g.endpoint, 1);
+		CHECK_EQ_INT(g.answered, 2);
+		CHECK_EQ_STR(g.it[0].result, "0x1");
+		CHECK_EQ_STR(g.it[1].result, "0x2");
+		CHECK_OK(rpc_stats(c, 0, &st));
+		CHECK_EQ_INT(st.fail[RPC_FAIL_MALFORMED], 1);
+		rpc_free(c);
+
+		/* with no endpoint left the batch reports it, on every call */
+		c = mk(1, NULL);
+		memset(&g, 0, sizeof g);
+		CHECK_OK(rpc_batch(c, breqs, 2, on_batch, &g, NULL));
+		ok200(0, cases[k].body);
+		deliver_all();
+		CHECK_MSG(g.err == cases[k].err, "case %zu: %s, want %s", k, kerr_name(g.err),
+			  kerr_name(cases[k].err));
+		CHECK_EQ_INT(g.answered, 0);
+		CHECK_MSG(g.it[0].err == cases[k].err && g.it[1].err == cases[k].err,
+			  "case %zu: items %s %s", k, kerr_name(g.it[0].err), kerr_name(g.it[1].err));
+		rpc_free(c);
+	}
+}
+
+/* The node refusing the batch whole answers one error object: every call
+ * carries it; no failover (the node understood and said no). */
+static void test_batch_refused_whole(void)
+{
+	rpc_client_t *c = mk(2, NULL);
+	batch_got_t g = { 0 };
+
+	if (!c)
+		return;
+	batch_reqs();
+	CHECK_OK(rpc_batch(c, breqs, 3, on_batch, &g, NULL));
+	ok200(0, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,"
+	      "\"message\":\"batch too large\"}}");
+	CHECK_EQ_INT(deliver_all(), 1);
+	CHECK_ERR(g.err, KERR_RPC_ERROR);
+	CHECK_EQ_INT(g.attempts, 1);
+	CHECK_EQ_INT(g.answered, 3);
+	for (size_t i = 0; i < 3; i++) {
+		CHECK_ERR(g.it[i].err, KERR_RPC_ERROR);
+		CHECK_EQ_INT(g.it[i].code, -32600);
+		CHECK_EQ_STR(g.it[i].msg, "batch too large");
+		CHECK_EQ_INT(g.it[i].id, 1 + i);
+	}
+	rpc_free(c);
+}
+
+/* One call throttled: the batch goes to the next endpoint whole; with none
+ * left, the throttled call carries its error and the rest their results. */
+static void test_batch_rate_limited(void)
+{
+	static const char limited[] =
+		"[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"},"
+		"{\"jsonrpc\":\"2.0\",\"id\":2,\"error\":{\"code\":429,\"message\":\"Too Many Requests\"}}]";
+	rpc_client_t *c = mk(2, NULL);
+	batch_got_t g = { 0 };
+	rpc_endpoint_stats_t st;
+
+	if (!c)
+		return;
+	batch_reqs();
+	CHECK_OK(rpc_batch(c, breqs, 2, on_batch, &g, NULL));
+	ok200(0, limited);
+	ok200(1, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"},"
+	      "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"0x2\"}]");
+	CHECK_EQ_INT(deliver_all(), 2);
+	CHECK_ERR(g.err, KERR_OK);
+	CHECK_EQ_INT(g.endpoint, 1);
+	CHECK_EQ_INT(g.answered, 2);
+	CHECK_ERR(g.it[1].err, KERR_OK);
+	CHECK_OK(rpc_stats(c, 0, &st));
+	CHECK_EQ_INT(st.fail[RPC_FAIL_RATE_LIMITED], 1);
+	CHECK(st.down);
+	rpc_free(c);
+
+	c = mk(1, NULL);
+	memset(&g, 0, sizeof g);
+	CHECK_OK(rpc_batch(c, breqs, 2, on_batch, &g, NULL));
+	ok200(0, limited);
+	deliver_all();
+	CHECK_ERR(g.err, KERR_OK);
+	CHECK_ERR(g.it[0].err, KERR_OK);
+	CHECK_ERR(g.it[1].err, KERR_RPC_ERROR);
+	CHECK_EQ_INT(g.it[1].kind, RPC_E_RATE_LIMITED);
+	rpc_free(c);
+}
+
+/* Transport failures and HTTP errors are the batch's, and every call's. */
+static void test_batch_transport(void)
+{
+	rpc_client_t *c = mk(1, NULL);
+	batch_got_t g = { 0 };
+
+	if (!c)
+		return;
+	batch_reqs();
+	CHECK_OK(rpc_batch(c, breqs, 3, on_batch, &g, NULL));
+	script(0, RPC_NET_TIMEOUT, 0, NULL);
+	deliver_all();
+	CHECK_ERR(g.err, KERR_RPC_TIMEOUT);
+	CHECK(!g.doc);
+	CHECK_EQ_INT(g.answered, 0);
+	for (size_t i = 0; i < 3; i++)
+		CHECK_ERR(g.it[i].err, KERR_RPC_TIMEOUT);
+
+	/* an array behind a 4xx is not a success */
+	memset(&g, 0, sizeof g);
+	CHECK_OK(rpc_batch(c, breqs, 1, on_batch, &g, NULL));
+	script(0, RPC_NET_OK, 400, "[{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":\"0x1\"}]");
+	deliver_all();
+	CHECK_ERR(g.err, KERR_RPC_HTTP);
+	CHECK_ERR(g.it[0].err, KERR_RPC_HTTP);
+	rpc_free(c);
+}
+
+static void test_batch_args(void)
+{
+	rpc_client_t *c = mk(1, &(rpc_opts_t){ .max_request = 256, .slots = 1 });
+	batch_got_t g = { 0 };
+
+	if (!c)
+		return;
+	batch_reqs();
+	CHECK_ERR(rpc_batch(c, breqs, 0, on_batch, &g, NULL), KERR_ARG);
+	CHECK_ERR(rpc_batch(c, breqs, RPC_BATCH_MAX + 1, on_batch, &g, NULL), KERR_ARG);
+	CHECK_ERR(rpc_batch(c, breqs, 1, NULL, &g, NULL), KERR_ARG);
+	/* three calls do not fit 256 bytes; the slot is free again */
+	CHECK_ERR(rpc_batch(c, breqs, 3, on_batch, &g, NULL), KERR_BUF);
+	CHECK_EQ_INT(rpc_inflight(c), 0);
+	CHECK_OK(rpc_batch(c, breqs, 1, on_batch, &g, NULL));
+	CHECK_ERR(rpc_batch(c, breqs, 1, on_batch, &g, NULL), KERR_RPC_BUSY);
+	ok200(0, "[{\"jsonrpc\":\"2.0\",\"id\":@ID,\"result\":\"0x1\"}]");
+	deliver_all();
+	CHECK_ERR(g.err, KERR_OK);
+	CHECK_EQ_INT(g.calls, 1);
+	CHECK_EQ_INT(g.answered, 1);
+	CHECK_EQ_INT(F.nq, 1);
+	rpc_free(c);
+}
+
 int main(void)
 {
 	RUN(test_build);
@@ -1725,6 +2098,14 @@ int main(void)
 	RUN(test_new_args);
 	RUN(test_broadcast);
 	RUN(test_broadcast_endpoints_and_refusals);
+	RUN(test_batch_build);
+	RUN(test_batch_any_order);
+	RUN(test_batch_partial);
+	RUN(test_batch_malformed_fails_over);
+	RUN(test_batch_refused_whole);
+	RUN(test_batch_rate_limited);
+	RUN(test_batch_transport);
+	RUN(test_batch_args);
 	fake_reset();
 	return t_done();
 }
