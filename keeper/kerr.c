@@ -43,6 +43,7 @@ const char *kerr_str(kerr_t err)
 	case KERR_ABI_TYPE: return "unsupported or invalid ABI type";
 	case KERR_ABI_ARGC: return "argument count differs from signature";
 	case KERR_ABI_VALUE: return "argument does not fit its ABI type";
+	case KERR_ACTION_FIELD: return "the trip lacks a field the action needs";
 	case KERR_TX_TYPE: return "unsupported transaction type";
 	case KERR_TX_FIELDS: return "transaction has the wrong number of fields";
 	case KERR_TX_FIELD: return "transaction field has the wrong size or form";
@@ -115,6 +116,7 @@ const char *kerr_name(kerr_t err)
 	case KERR_ABI_TYPE: return "KERR_ABI_TYPE";
 	case KERR_ABI_ARGC: return "KERR_ABI_ARGC";
 	case KERR_ABI_VALUE: return "KERR_ABI_VALUE";
+	case KERR_ACTION_FIELD: return "KERR_ACTION_FIELD";
 	case KERR_TX_TYPE: return "KERR_TX_TYPE";
 	case KERR_TX_FIELDS: return "KERR_TX_FIELDS";
 	case KERR_TX_FIELD: return "KERR_TX_FIELD";

@@ -55,6 +55,7 @@ typedef enum {
 	KERR_ABI_TYPE = 153,        /* unsupported or invalid ABI type */
 	KERR_ABI_ARGC = 154,        /* argument count differs from signature */
 	KERR_ABI_VALUE = 155,       /* argument does not fit its ABI type */
+	KERR_ACTION_FIELD = 156,    /* the trip lacks a field the action needs */
 
 	/* transactions and signatures: 200..249 */
 	KERR_TX_TYPE = 200,         /* unsupported transaction type */
