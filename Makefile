@@ -77,6 +77,8 @@ $(BUILD)/tests/test_ws $(BUILD)/tests/test_http $(BUILD)/tests/test_feeds: \
 $(BUILD)/tests/test_rpc_http: $(BUILD)/tests/feedsrv tests/feedsrv.h
 # test_record_anvil runs the build's keeper (record) against anvil and feedsrv.
 $(BUILD)/tests/test_record_anvil: $(BUILD)/tests/feedsrv tests/feedsrv.h $(BUILD)/bin/keeper
+# test_live_anvil runs the build's keeper (run --dry-run) against anvil and feedsrv.
+$(BUILD)/tests/test_live_anvil: $(BUILD)/tests/feedsrv tests/feedsrv.h $(BUILD)/bin/keeper
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

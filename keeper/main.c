@@ -3,9 +3,9 @@
  * of argv, and owns the help texts, so that `keeper help COMMAND`, a usage
  * error and the README say the same thing.
  *
- * Commands not listed here (run, replay, import) are part of the
- * interface contract but are not built yet; asking for one says so rather
- * than pretending.
+ * Commands not listed here (replay) are part of the interface contract
+ * but are not built yet; asking for one says so rather than pretending.
+ * `run` exists only with --dry-run so far (cmd_run.c).
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -35,9 +35,11 @@ static const char top_help[] =
 	"  sign     print a signed raw transaction (EIP-1559 or legacy EIP-155)\n"
 	"  address  print the signer's EIP-55 checksummed address\n"
 	"  record   write every frame from the node and feeds to a replay file\n"
+	"  run      watch the node and feeds live and log every trip (--dry-run)\n"
+	"  import   convert a historical price file into replay events\n"
 	"  help     show help for a command\n"
 	"\n"
-	"not built yet (see README): run, replay, import\n"
+	"not built yet (see README): replay, and run without --dry-run\n"
 	"\n"
 	"keeper --version prints the version; keeper help COMMAND shows a command.\n"
 	"Exit status: 0 success, 1 runtime failure, 2 bad usage or invalid config.\n";
@@ -101,11 +103,48 @@ static const command_t commands[] = {
 	  "                       file is refused unless --append is given\n"
 	  "  --duration SECONDS   stop this long after starting (decimals allowed)\n"
 	  "  --append             add lines to an existing EVENTS\n" },
+	{ "run", cmd_run,
+	  "usage: keeper run -c FILE --dry-run\n"
+	  "\n"
+	  "Connect to the node (chain.ws: heads, pending transactions, the watched\n"
+	  "tokens' Transfer logs) and the price feeds, evaluate the triggers, and\n"
+	  "log every trip as one line (module \"trip\", in the config's log format):\n"
+	  "trigger, kind, value, threshold, unit, time, action, and the tx, account,\n"
+	  "amount and token when the trip has them.  Outflow triggers read the\n"
+	  "watched balances over chain.rpc at start and at every new head.\n"
+	  "SIGINT or SIGTERM stops cleanly (exit 0) and prints a summary line of\n"
+	  "events and trips to stdout.\n"
+	  "\n"
+	  "Only --dry-run exists so far: nothing is built, signed or sent, and\n"
+	  "mempool triggers are not evaluated yet.  Without --dry-run run refuses\n"
+	  "(exit 2).\n"
+	  "\n"
+	  "  -c, --config FILE   the config file\n"
+	  "  --dry-run           evaluate and log; never send\n" },
+	{ "import", cmd_import,
+	  "usage: keeper import --format chainlink-csv|ohlcv-json --feed NAME FILE\n"
+	  "\n"
+	  "Convert a historical price file into replay events on stdout, one\n"
+	  "{\"t\":MS,\"src\":NAME,\"price\":P} line per tick, for keeper replay.\n"
+	  "  chainlink-csv  Chainlink rounds: a header naming answer and updatedAt,\n"
+	  "                 '#' comment lines allowed; answer has 8 decimals and is\n"
+	  "                 written exactly; the tick's time is updatedAt (seconds)\n"
+	  "  ohlcv-json     a JSON array of bars (time_period_start/end, price_open,\n"
+	  "                 _high, _low, _close): four ticks per bar, open at its\n"
+	  "                 start, then low and high (a bar that closed up) or high\n"
+	  "                 and low (closed down) at 1/3 and 2/3 of it, close at its\n"
+	  "                 last millisecond\n"
+	  "A malformed row or bar, a price <= 0 or a time going backwards is an\n"
+	  "error naming its line or bar; every problem is listed on stderr and\n"
+	  "nothing is written (exit 1).\n"
+	  "\n"
+	  "  --format F   chainlink-csv or ohlcv-json\n"
+	  "  --feed NAME  the feed name the events carry (a config feed name)\n" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
-static const char *const planned[] = { "run", "replay", "import" };
+static const char *const planned[] = { "replay" };
 
 static const command_t *find_command(const char *name)
 {

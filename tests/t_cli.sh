@@ -19,7 +19,8 @@ expect help-unknown 2 'no such command: nosuch' "$KEEPER" help nosuch
 expect no-command 2 '^keeper: no command given' "$KEEPER"
 expect unknown-command 2 '^keeper: unknown command: frobnicate' "$KEEPER" frobnicate
 expect unknown-command-usage 2 '^usage: keeper COMMAND' "$KEEPER" frobnicate
-expect planned-command 2 "'run' is not built yet" "$KEEPER" run -c etc/guardian.cfg
+expect planned-command 2 "'replay' is not built yet" "$KEEPER" replay -c etc/guardian.cfg x.jsonl
+expect run-needs-dry-run 2 'sending transactions is not built yet: use --dry-run' "$KEEPER" run -c etc/guardian.cfg
 expect unknown-flag 2 'unknown option: --bogus' "$KEEPER" sign --bogus
 expect flag-needs-value 2 '--nonce needs a value' "$KEEPER" sign --nonce
 
@@ -83,6 +84,33 @@ expect password-file-too-open 1 "$T_TMP/pw2 is readable by group or others" \
 expect keystore-no-password 2 '--keystore needs --password-file' "$KEEPER" address --keystore "$ks"
 expect keystore-missing 1 "cannot read $T_TMP/none.json" \
 	"$KEEPER" address --keystore "$T_TMP/none.json" --password-file "$pw"
+
+# import: the real series convert; bad usage exits 2, bad data 1 with the
+# line named and nothing on stdout.
+D=tests/data/prices
+expect import-chainlink 0 '^\{"t":1668921395000,"src":"usdc-usd","price":1.00018009\}$' \
+	"$KEEPER" import --format chainlink-csv --feed usdc-usd $D/chainlink_usdc_usd_depeg_2023-03.csv
+expect import-chainlink-count 0 '400 rounds, 400 price events for feed usdc-usd' \
+	sh -c "\"\$1\" import --format chainlink-csv --feed usdc-usd $D/chainlink_usdc_usd_depeg_2023-03.csv 2>&1 >/dev/null" x "$KEEPER"
+expect import-ohlcv 0 '^\{"t":1584057599999,"src":"eth-usd","price":107.52\}$' \
+	"$KEEPER" import --format ohlcv-json --feed eth-usd $D/eth_usd_10min_03-12-2020.json
+expect import-no-format 2 '--format is required' "$KEEPER" import --feed f $D/gas_03-12-2020.json
+expect import-bad-format 2 'unknown --format "csv"' "$KEEPER" import --format csv --feed f x
+expect import-feed-node 2 'is not a feed name' "$KEEPER" import --format ohlcv-json --feed node x
+expect import-no-file 2 'FILE is required' "$KEEPER" import --format ohlcv-json --feed f
+expect import-missing-file 1 'nosuch.csv: No such file' "$KEEPER" import --format chainlink-csv --feed f $T_TMP/nosuch.csv
+printf 'roundId,answer,updatedAt\n1,100000000,5\n2,-1,6\n3,100000000,4\n' >"$T_TMP/bad.csv"
+expect import-bad-rows 1 'bad.csv: line 4: updatedAt 4 is earlier' \
+	"$KEEPER" import --format chainlink-csv --feed f "$T_TMP/bad.csv"
+expect import-bad-rows-first 1 'bad.csv: line 3: answer: a price <= 0' \
+	"$KEEPER" import --format chainlink-csv --feed f "$T_TMP/bad.csv"
+if [ -s "$T_TMP/out" ]; then
+	t_fail import-nothing-written "stdout holds $(wc -c <"$T_TMP/out") bytes after a refused file"
+else
+	t_ok import-nothing-written
+fi
+expect import-gas-not-ohlcv 1 'not a JSON array of bars' \
+	"$KEEPER" import --format ohlcv-json --feed f $D/gas_03-12-2020.json
 
 # No output of any case above holds the key, in any case, with or without 0x.
 upper=$(printf '%s' "$KEY" | tr a-f A-F)
