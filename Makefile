@@ -79,6 +79,8 @@ $(BUILD)/tests/test_rpc_http: $(BUILD)/tests/feedsrv tests/feedsrv.h
 $(BUILD)/tests/test_record_anvil: $(BUILD)/tests/feedsrv tests/feedsrv.h $(BUILD)/bin/keeper
 # test_live_anvil runs the build's keeper (run --dry-run) against anvil and feedsrv.
 $(BUILD)/tests/test_live_anvil: $(BUILD)/tests/feedsrv tests/feedsrv.h $(BUILD)/bin/keeper
+# ... and so do the mempool and liquidation ones (no feeds).
+$(BUILD)/tests/test_live_mempool_anvil $(BUILD)/tests/test_live_liq_anvil: $(BUILD)/bin/keeper
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

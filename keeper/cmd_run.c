@@ -7,8 +7,9 @@
  * Without --dry-run it refuses (exit 2) rather than pretend: building,
  * signing and sending the actions is the next step of the project, and an
  * operator who asks `run` to guard a protocol must not believe it does.
- * Kinds the engine does not evaluate yet (mempool) are named at start for
- * the same reason.
+ * A trigger of a kind nothing evaluates yet would be named at start for
+ * the same reason (every kind of this version is evaluated: the engine's,
+ * and mempool and liquidation by live).
  *
  * Exit 0 after a clean stop, 1 when the loop or a connection cannot start,
  * 2 for bad usage or an invalid config (a trigger the detectors refuse
@@ -61,14 +62,18 @@ static void print_summary(const live_t *lv, int64_t ms, const char *why)
 	live_stats(lv, &st);
 	printf("keeper run --dry-run: %lld.%03lld s, %llu events (%llu price, %llu log, "
 	       "%llu head, %llu pending_tx, %llu feed_stale, %llu feed_back), %llu trips; "
-	       "balances %llu read, %llu failed; %s\n",
+	       "balances %llu read, %llu failed; mempool %llu matched, %llu simulated, "
+	       "%llu unjudged; liquidation %llu scans, %llu errors; %s\n",
 	       (long long)(ms / 1000), (long long)(ms % 1000),
 	       (unsigned long long)e->events, (unsigned long long)e->by_event[EV_PRICE],
 	       (unsigned long long)e->by_event[EV_LOG], (unsigned long long)e->by_event[EV_HEAD],
 	       (unsigned long long)e->by_event[EV_PENDING_TX],
 	       (unsigned long long)e->by_event[EV_FEED_STALE],
-	       (unsigned long long)e->by_event[EV_FEED_BACK], (unsigned long long)e->trips,
-	       (unsigned long long)st.balance_ok, (unsigned long long)st.balance_failed, why);
+	       (unsigned long long)e->by_event[EV_FEED_BACK], (unsigned long long)st.trips,
+	       (unsigned long long)st.balance_ok, (unsigned long long)st.balance_failed,
+	       (unsigned long long)st.mempool_matched, (unsigned long long)st.sim_requests,
+	       (unsigned long long)st.sim_unjudged, (unsigned long long)st.liq_scans,
+	       (unsigned long long)st.liq_errors, why);
 	fflush(stdout);
 }
 
@@ -136,9 +141,7 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	}
 	for (size_t i = 0; i < cfg->ntriggers; i++) {
-		engine_trigger_stats_t ts;
-
-		if (engine_trigger_stats(live_engine(lv), i, &ts) == KERR_OK && ts.external) {
+		if (!live_evaluates(lv, i)) {
 			log_warn("run", "trigger %s (%s) is not evaluated by this version",
 				 cfg->triggers[i].name,
 				 config_trigger_kind_name(cfg->triggers[i].kind));

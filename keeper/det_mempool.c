@@ -111,6 +111,39 @@ static void fill_tx(detect_trip_t *out, const event_tx_t *tx)
 	out->tx_max_priority_fee = tx->max_priority_fee;
 }
 
+/* The worst case: a match alone, everything assumed at risk. */
+static bool judge_worst(det_mempool_t *d, const event_tx_t *tx, int64_t t_ms,
+			detect_trip_t *out)
+{
+	d->st.judged++;
+	d->st.over++;
+	if (!detect_trigger_feed(&d->tr, t_ms, true, 100.0, d->cfg->threshold_pct, out))
+		return false;
+	d->st.tripped++;
+	if (out)
+		fill_tx(out, tx);
+	return true;
+}
+
+bool det_mempool_unsimulable(kerr_t err)
+{
+	/* Every limit the transaction can push the simulation past ends in
+	 * KERR_TOO_LONG (sim.h, "Bounds"); transport and node failures have
+	 * codes of their own. */
+	return err == KERR_TOO_LONG;
+}
+
+bool det_mempool_judge_failed(det_mempool_t *d, const event_tx_t *tx, kerr_t err,
+			      int64_t t_ms, detect_trip_t *out)
+{
+	if (!det_mempool_unsimulable(err)) {
+		d->st.sim_failed++;
+		return false;
+	}
+	d->st.unsimulable++;
+	return judge_worst(d, tx, t_ms, out);
+}
+
 bool det_mempool_judge(det_mempool_t *d, const event_tx_t *tx,
 		       const sim_result_t *r, int64_t t_ms, detect_trip_t *out)
 {
@@ -119,21 +152,15 @@ bool det_mempool_judge(det_mempool_t *d, const event_tx_t *tx,
 	double value = 0;
 	bool cond = false;
 
-	if (!r) {
-		d->st.judged++;
-		d->st.over++;
-		if (!detect_trigger_feed(&d->tr, t_ms, true, 100.0, thr, out))
-			return false;
-		d->st.tripped++;
-		if (out)
-			fill_tx(out, tx);
-		return true;
-	}
-	if (r->err || r->watch != d->cfg->watch || memcmp(r->hash, tx->hash, 32) != 0 ||
+	if (!r)
+		return judge_worst(d, tx, t_ms, out);
+	if (r->watch != d->cfg->watch || memcmp(r->hash, tx->hash, 32) != 0 ||
 	    r->nassets > SIM_MAX_ASSETS) {
 		d->st.sim_failed++;
 		return false;
 	}
+	if (r->err)
+		return det_mempool_judge_failed(d, tx, r->err, t_ms, out);
 	if (r->reverted)
 		d->st.reverted++;
 	for (size_t i = 0; i < r->nassets; i++) {

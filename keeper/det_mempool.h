@@ -34,10 +34,24 @@
  * trip's value is the largest loss percentage (100 * loss / before) among
  * the assets, threshold = threshold_pct, unit pct; has_amount/amount is
  * that asset's loss and has_token/token the asset (the zero address for
- * ETH).  A failed simulation (timeout, node error, malformed reply) is
- * not evaluated at all (counted in sim_failed): it neither trips nor ends
- * a confirm run.  This means a transaction crafted to make simulation fail
- * is not caught by simulation; keep sim_failed on a dashboard.
+ * ETH).
+ *
+ * A simulation that fails, by cause:
+ *  - because of the transaction itself (det_mempool_unsimulable): its
+ *    calldata is over SIM_INPUT_MAX (sim_request refuses it with
+ *    KERR_TOO_LONG), or the node's answer about it is too deep or too
+ *    large for the parser (a result with KERR_TOO_LONG: jtok's depth and
+ *    token limits, the reply size limit, more than SIM_MAX_ITEMS frames,
+ *    accounts or logs).  An attacker can craft exactly such a transaction
+ *    (padded calldata, a deep call chain, thousands of logs) to go
+ *    unsimulated, so it is judged as without simulate: the worst case,
+ *    value 100 (counted in unsimulable, and in judged);
+ *  - otherwise (timeout, node error, connection, a reply that is not
+ *    JSON-RPC, a full simulation queue): not evaluated at all (counted in
+ *    sim_failed): it neither trips nor ends a confirm run.  The owner
+ *    counts these and logs each such transaction once at warn level;
+ *    keep sim_failed on a dashboard, since a node that cannot simulate
+ *    leaves the trigger blind.
  *
  * Without simulate (result NULL): a match alone is the condition, judged
  * as the worst case: value 100 (percent of the balance assumed at risk),
@@ -74,7 +88,10 @@ typedef struct {
 	uint64_t allowed;      /* sender in allow */
 	uint64_t matched;      /* suspicious */
 	uint64_t judged;       /* evaluations fed to the trigger */
-	uint64_t sim_failed;   /* results with an error: not evaluated */
+	uint64_t sim_failed;   /* simulations that failed for the transport
+				  or the node: not evaluated */
+	uint64_t unsimulable;  /* simulations the transaction itself defeated:
+				  judged as the worst case */
 	uint64_t reverted;     /* results of a reverting transaction */
 	uint64_t unknown;      /* assets whose balance the simulation could not read */
 	uint64_t below;        /* evaluations under the threshold */
@@ -104,6 +121,22 @@ bool det_mempool_match(det_mempool_t *d, const event_tx_t *tx);
  */
 bool det_mempool_judge(det_mempool_t *d, const event_tx_t *tx,
 		       const sim_result_t *r, int64_t t_ms, detect_trip_t *out);
+
+/*
+ * Whether a simulation error is the transaction's own doing (KERR_TOO_LONG:
+ * see "A simulation that fails"), to be judged as the worst case, rather
+ * than the transport's or the node's.
+ */
+bool det_mempool_unsimulable(kerr_t err);
+
+/*
+ * Judge a matched tx whose simulation failed with err (sim_request's
+ * refusal or a result's error) at t_ms: an unsimulable one as without
+ * simulate (true when it trips, *out as for det_mempool_judge), any other
+ * error counted in sim_failed and not evaluated (false).
+ */
+bool det_mempool_judge_failed(det_mempool_t *d, const event_tx_t *tx, kerr_t err,
+			      int64_t t_ms, detect_trip_t *out);
 
 const det_mempool_stats_t *det_mempool_stats(const det_mempool_t *d);
 

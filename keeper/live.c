@@ -8,17 +8,26 @@
  * out, so a contract with many tokens never takes every rpc slot from the
  * node's catch-up, and a burst of heads costs one read per want, not one
  * per head.
+ *
+ * A simulation in flight holds one of LIVE_SIM_PENDING request records
+ * (allocated with the driver, on a free list): sim calls back exactly once
+ * per accepted request but not at all when it is freed with requests
+ * still waiting, so records owned here cannot leak at teardown.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "keeper/det_mempool.h"
 #include "keeper/feeds.h"
+#include "keeper/liq_scan.h"
 #include "keeper/live.h"
 #include "keeper/log.h"
 #include "keeper/node.h"
 #include "keeper/rpc.h"
 #include "keeper/rpc_http.h"
+#include "keeper/sim.h"
+#include "strategies/liq.h"
 #include "signer/hex.h"
 #include "signer/keccak.h"
 
@@ -39,15 +48,49 @@ struct live_bal {
 	int64_t rd_time;
 };
 
+/* A mempool trigger. */
+typedef struct {
+	size_t trigger;         /* index in the config's triggers[] */
+	det_mempool_t det;
+} live_mp_t;
+
+/* A simulation asked for mempool trigger mp and not yet answered. */
+typedef struct {
+	live_t *lv;
+	size_t mp;
+	event_tx_t tx;          /* fixed fields only: input is "0x" */
+	size_t next_free;
+} live_simreq_t;
+
+/* A liquidation trigger. */
+typedef struct {
+	live_t *lv;
+	size_t trigger;
+	liq_scan_t *scan;
+	size_t known;           /* borrowers in the book, as last logged */
+	bool catching_up;       /* as last seen */
+} live_liq_t;
+
 struct live {
 	const config_keeper_t *cfg;
 	live_opts_t opts;
 	loop_t *loop;
 	rpc_http_t *http;
 	rpc_client_t *rpc;
+	rpc_client_t *sim_rpc;  /* the sim's, with large request bodies */
 	node_t *node;
 	feeds_t *feeds;
 	engine_t *eng;
+	sim_t *sim;
+	live_mp_t *mp;
+	size_t nmp;
+	live_simreq_t *req;     /* LIVE_SIM_PENDING, with sim */
+	size_t req_free;        /* head of the free list; SIZE_MAX: none */
+	bool warned;            /* warned_hash holds the last unjudged tx */
+	uint8_t warned_hash[32];
+	live_liq_t *liq;
+	size_t nliq;
+	bool liq_catchup;       /* the start's discovery catch-up is due */
 	loop_timer_t tick;
 	bool started;
 	int64_t now;            /* the engine clock, never decreasing */
@@ -76,7 +119,7 @@ static int64_t live_now(live_t *lv)
 static void log_trip(const live_t *lv, size_t i, const detect_trip_t *t)
 {
 	const config_trigger_t *c = i < lv->cfg->ntriggers ? &lv->cfg->triggers[i] : NULL;
-	char msg[1024], ts[25], a[ADDR_TEXT_LEN], dec[80], hx[67];
+	char msg[1536], ts[25], a[ADDR_TEXT_LEN], dec[80], dec2[80], hx[67];
 	size_t n = 0, cap = sizeof msg;
 
 	log_format_time(t->time_ms, ts);
@@ -95,7 +138,19 @@ static void log_trip(const live_t *lv, size_t i, const detect_trip_t *t)
 	}
 	if (t->has_tx && n < cap) {
 		addr_to_checksum(&t->tx_from, a);
-		n += (size_t)snprintf(msg + n, cap - n, " sender=%s", a);
+		n += (size_t)snprintf(msg + n, cap - n, " sender=%s tx_type=%u", a,
+				      (unsigned)t->tx_type);
+	}
+	/* The rival's bid, as a gas strategy reads it: one price before
+	 * EIP-1559, the two caps after. */
+	if (t->has_tx && t->tx_type < 2 && n < cap) {
+		u256_to_dec(&t->tx_gas_price, dec, sizeof dec);
+		n += (size_t)snprintf(msg + n, cap - n, " gas_price=%s", dec);
+	} else if (t->has_tx && n < cap) {
+		u256_to_dec(&t->tx_max_fee, dec, sizeof dec);
+		u256_to_dec(&t->tx_max_priority_fee, dec2, sizeof dec2);
+		n += (size_t)snprintf(msg + n, cap - n, " max_fee=%s max_priority_fee=%s",
+				      dec, dec2);
 	}
 	if (t->has_account && n < cap) {
 		addr_to_checksum(&t->account, a);
@@ -112,13 +167,193 @@ static void log_trip(const live_t *lv, size_t i, const detect_trip_t *t)
 	log_msg(LOGL_WARN, "trip", "%s", msg);
 }
 
-static void on_trip(void *ctx, size_t trigger, const detect_trip_t *trip)
+/* Every trip, whoever evaluated it: counted, logged, handed on. */
+static void emit_trip(live_t *lv, size_t trigger, const detect_trip_t *trip)
 {
-	live_t *lv = ctx;
-
+	lv->st.trips++;
 	log_trip(lv, trigger, trip);
 	if (lv->opts.on_trip)
 		lv->opts.on_trip(lv->opts.ctx, trigger, trip);
+}
+
+static void on_trip(void *ctx, size_t trigger, const detect_trip_t *trip)
+{
+	emit_trip(ctx, trigger, trip);
+}
+
+/* ---- mempool -------------------------------------------------------------- */
+
+static void tx_hash_text(const uint8_t hash[32], char out[67])
+{
+	out[0] = '0';
+	out[1] = 'x';
+	hex_encode(out + 2, hash, 32);
+	out[66] = 0;
+}
+
+/* A match left unjudged: counted, and one warning per transaction (the
+ * requests of several triggers for one transaction fail together). */
+static void sim_unjudged(live_t *lv, const live_mp_t *m, const event_tx_t *tx,
+			 kerr_t err, const sim_result_t *r)
+{
+	char hx[67], why[128];
+
+	lv->st.sim_unjudged++;
+	tx_hash_text(tx->hash, hx);
+	if (r && err == KERR_RPC_ERROR)
+		snprintf(why, sizeof why, "%s (code %lld)", kerr_str(err), (long long)r->code);
+	else
+		snprintf(why, sizeof why, "%s", kerr_str(err));
+	if (lv->warned && memcmp(lv->warned_hash, tx->hash, 32) == 0) {
+		log_debug("run", "trigger %s: tx %s not simulated: %s",
+			  lv->cfg->triggers[m->trigger].name, hx, why);
+		return;
+	}
+	lv->warned = true;
+	memcpy(lv->warned_hash, tx->hash, 32);
+	log_warn("run", "trigger %s: tx %s could not be simulated (%s%s%s): not judged",
+		 lv->cfg->triggers[m->trigger].name, hx, why,
+		 r && r->what ? ", at " : "", r && r->what ? r->what : "");
+}
+
+/* The verdict on a matched tx whose simulation failed with err. */
+static void judge_unsimulated(live_t *lv, live_mp_t *m, const event_tx_t *tx,
+			      kerr_t err, const sim_result_t *r)
+{
+	detect_trip_t trip;
+	char hx[67];
+
+	if (!det_mempool_unsimulable(err)) {
+		det_mempool_judge_failed(&m->det, tx, err, live_now(lv), NULL);
+		sim_unjudged(lv, m, tx, err, r);
+		return;
+	}
+	lv->st.sim_unsimulable++;
+	tx_hash_text(tx->hash, hx);
+	log_info("run", "trigger %s: tx %s defeats simulation (%s): judged as the "
+		 "worst case", lv->cfg->triggers[m->trigger].name, hx, kerr_str(err));
+	if (det_mempool_judge_failed(&m->det, tx, err, live_now(lv), &trip))
+		emit_trip(lv, m->trigger, &trip);
+}
+
+static void on_sim(void *arg, const sim_result_t *r)
+{
+	live_simreq_t *q = arg;
+	live_t *lv = q->lv;
+	live_mp_t *m = &lv->mp[q->mp];
+	event_tx_t tx = q->tx;
+	detect_trip_t trip;
+
+	/* The record goes back first: a trip's callback may see more. */
+	q->next_free = lv->req_free;
+	lv->req_free = (size_t)(q - lv->req);
+	if (r->err)
+		judge_unsimulated(lv, m, &tx, r->err, r);
+	else if (det_mempool_judge(&m->det, &tx, r, live_now(lv), &trip))
+		emit_trip(lv, m->trigger, &trip);
+}
+
+static void mempool_ask(live_t *lv, size_t i, const event_tx_t *tx)
+{
+	live_mp_t *m = &lv->mp[i];
+	live_simreq_t *q;
+	size_t k = lv->req_free;
+	kerr_t err;
+
+	if (k == SIZE_MAX) {
+		judge_unsimulated(lv, m, tx, KERR_RPC_BUSY, NULL);
+		return;
+	}
+	q = &lv->req[k];
+	lv->req_free = q->next_free;
+	q->lv = lv;
+	q->mp = i;
+	q->tx = *tx;
+	q->tx.input = (event_hex_t){ "0x", 2 };
+	err = sim_request(lv->sim, m->det.cfg->watch, tx, on_sim, q);
+	if (err == KERR_OK) {
+		lv->st.sim_requests++;
+		return;
+	}
+	q->next_free = lv->req_free;
+	lv->req_free = k;
+	judge_unsimulated(lv, m, tx, err, NULL);
+}
+
+static void mempool_event(live_t *lv, const event_tx_t *tx, int64_t now)
+{
+	detect_trip_t trip;
+
+	for (size_t i = 0; i < lv->nmp; i++) {
+		live_mp_t *m = &lv->mp[i];
+
+		if (!det_mempool_match(&m->det, tx))
+			continue;
+		lv->st.mempool_matched++;
+		if (m->det.cfg->simulate)
+			mempool_ask(lv, i, tx);
+		else if (det_mempool_judge(&m->det, tx, NULL, now, &trip))
+			emit_trip(lv, m->trigger, &trip);
+	}
+}
+
+/* ---- liquidation ------------------------------------------------------------ */
+
+static void on_liq_trip(void *arg, const detect_trip_t *trip)
+{
+	live_liq_t *l = arg;
+
+	emit_trip(l->lv, l->trigger, trip);
+}
+
+/* What the books learnt since the last tick, one line each: borrowers
+ * are few and come seldom, and an operator must be able to see that
+ * discovery works. */
+static void liq_report(live_t *lv)
+{
+	for (size_t i = 0; i < lv->nliq; i++) {
+		live_liq_t *l = &lv->liq[i];
+		const char *name = lv->cfg->triggers[l->trigger].name;
+		size_t n = liq_count(liq_scan_book(l->scan));
+		liq_scan_stats_t ls;
+
+		liq_scan_stats(l->scan, &ls);
+		if (n != l->known)
+			log_info("run", "trigger %s: %zu borrowers known", name, n);
+		if (l->catching_up && !ls.catching_up)
+			log_info("run", "trigger %s: past logs read (%llu calls, %llu failed)",
+				 name, (unsigned long long)ls.catchup_calls,
+				 (unsigned long long)ls.catchup_errors);
+		l->known = n;
+		l->catching_up = ls.catching_up;
+	}
+}
+
+/* The start's discovery: the last LIVE_LIQ_CATCHUP_BLOCKS blocks up to
+ * head. */
+static void liq_catch_up_all(live_t *lv, uint64_t head)
+{
+	uint64_t from = head >= LIVE_LIQ_CATCHUP_BLOCKS ? head - LIVE_LIQ_CATCHUP_BLOCKS + 1 : 0;
+
+	lv->liq_catchup = false;
+	for (size_t i = 0; i < lv->nliq; i++) {
+		live_liq_t *l = &lv->liq[i];
+		kerr_t err;
+
+		if (!lv->cfg->triggers[l->trigger].discover.sig)
+			continue;
+		if ((err = liq_scan_catch_up(l->scan, from, head))) {
+			log_warn("run", "trigger %s: cannot read past %s logs: %s",
+				 lv->cfg->triggers[l->trigger].name,
+				 lv->cfg->triggers[l->trigger].discover.sig, kerr_str(err));
+			continue;
+		}
+		l->catching_up = true;
+		log_info("run", "trigger %s: reading %s logs of blocks %llu..%llu",
+			 lv->cfg->triggers[l->trigger].name,
+			 lv->cfg->triggers[l->trigger].discover.sig,
+			 (unsigned long long)from, (unsigned long long)head);
+	}
 }
 
 /* ---- balances ------------------------------------------------------------- */
@@ -280,10 +515,13 @@ static void on_block_number(void *arg, const rpc_reply_t *r)
 		err = jtok_u64(r->doc, r->result, &n);
 	if (err) {
 		log_warn("run", "eth_blockNumber at start failed: %s; balances are "
-			 "read from the first head on", kerr_str(err));
+			 "read and past logs searched from the first head on",
+			 kerr_str(err));
 		return;
 	}
 	bal_read_all(lv, n, live_now(lv));
+	if (lv->liq_catchup)
+		liq_catch_up_all(lv, n);
 }
 
 /* ---- events and time ------------------------------------------------------- */
@@ -296,6 +534,12 @@ static void on_event(void *ctx, const event_t *ev)
 	engine_event(lv->eng, ev, now);
 	if (ev->kind == EV_HEAD)
 		bal_read_all(lv, ev->head.number, now);
+	if (ev->kind == EV_PENDING_TX)
+		mempool_event(lv, &ev->tx, now);
+	if (ev->kind == EV_HEAD && lv->liq_catchup)
+		liq_catch_up_all(lv, ev->head.number);
+	for (size_t i = 0; i < lv->nliq; i++)
+		liq_scan_event(lv->liq[i].scan, ev);
 }
 
 static void on_tick(loop_t *loop, void *arg)
@@ -304,6 +548,7 @@ static void on_tick(loop_t *loop, void *arg)
 
 	(void)loop;
 	engine_time(lv->eng, live_now(lv));
+	liq_report(lv);
 	loop_timer_arm_ms(&lv->tick, lv->opts.tick_ms);
 }
 
@@ -315,16 +560,23 @@ void live_free(live_t *lv)
 		return;
 	if (lv->loop)
 		loop_timer_cancel(&lv->tick);
-	/* rpc_http first: it drops the completions that point at the node
-	 * and at the balance wants. */
+	/* rpc_http first: it drops the completions that point at the node,
+	 * the balance wants, the sim and the scans. */
 	rpc_http_free(lv->http);
+	sim_free(lv->sim);
+	for (size_t i = 0; lv->liq && i < lv->nliq; i++)
+		liq_scan_free(lv->liq[i].scan);
 	node_free(lv->node);
 	feeds_free(lv->feeds);
+	rpc_free(lv->sim_rpc);
 	rpc_free(lv->rpc);
 	engine_free(lv->eng);
 	loop_destroy(lv->loop);
 	free(lv->bal);
 	free(lv->ring);
+	free(lv->mp);
+	free(lv->req);
+	free(lv->liq);
 	free(lv);
 }
 
@@ -357,6 +609,111 @@ static kerr_t setup_balances(live_t *lv)
 	}
 	free(w);
 	return KERR_OK;
+}
+
+/* The det_mempool of each mempool trigger, and the sim when one of them
+ * simulates. */
+static kerr_t setup_mempool(live_t *lv, const rpc_transport_t *tr, size_t *bad)
+{
+	const config_keeper_t *cfg = lv->cfg;
+	size_t n = 0, maxtok = 0;
+	bool simulate = false;
+	kerr_t err;
+
+	for (size_t i = 0; i < cfg->ntriggers; i++)
+		n += cfg->triggers[i].kind == CONFIG_TRIGGER_MEMPOOL;
+	if (!n)
+		return KERR_OK;
+	if (!(lv->mp = calloc(n, sizeof *lv->mp)))
+		return KERR_NOMEM;
+	for (size_t i = 0; i < cfg->ntriggers; i++) {
+		const config_trigger_t *t = &cfg->triggers[i];
+		live_mp_t *m;
+
+		if (t->kind != CONFIG_TRIGGER_MEMPOOL)
+			continue;
+		m = &lv->mp[lv->nmp];
+		m->trigger = i;
+		if ((err = det_mempool_init(&m->det, t))) {
+			if (bad)
+				*bad = i;
+			return err;
+		}
+		lv->nmp++;
+		if (t->simulate) {
+			simulate = true;
+			if (t->watch->ntokens > maxtok)
+				maxtok = t->watch->ntokens;
+		}
+	}
+	if (!simulate)
+		return KERR_OK;
+	{
+		/* A simulation has at most max(2, tokens) calls out at once
+		 * (the debug_traceCall fallback: two traces, then one
+		 * balanceOf per token that lost). */
+		size_t per = maxtok > 2 ? maxtok : 2, slots = SIM_INFLIGHT_DEFAULT * per;
+		rpc_opts_t ro = {
+			.slots = slots > RPC_MAX_SLOTS ? RPC_MAX_SLOTS : slots,
+			.max_request = SIM_REQUEST_MAX + 256,
+		};
+		sim_opts_t so = { .max_assets = 1 + maxtok };
+
+		if ((err = rpc_new(&lv->sim_rpc, cfg->chain.nrpc, tr, rpc_http_clock,
+				   lv->loop, &ro)) ||
+		    (err = sim_new(&lv->sim, lv->sim_rpc, rpc_http_clock, lv->loop,
+				   lv->loop, &so)))
+			return err;
+	}
+	if (!(lv->req = calloc(LIVE_SIM_PENDING, sizeof *lv->req)))
+		return KERR_NOMEM;
+	for (size_t k = 0; k < LIVE_SIM_PENDING; k++)
+		lv->req[k].next_free = k + 1 < LIVE_SIM_PENDING ? k + 1 : SIZE_MAX;
+	lv->req_free = 0;
+	return KERR_OK;
+}
+
+/* One liq_scan per liquidation trigger, on the chain.rpc client. */
+static kerr_t setup_liquidation(live_t *lv, size_t *bad)
+{
+	const config_keeper_t *cfg = lv->cfg;
+	size_t n = 0;
+	kerr_t err;
+
+	for (size_t i = 0; i < cfg->ntriggers; i++)
+		n += cfg->triggers[i].kind == CONFIG_TRIGGER_LIQUIDATION;
+	if (!n)
+		return KERR_OK;
+	if (!(lv->liq = calloc(n, sizeof *lv->liq)))
+		return KERR_NOMEM;
+	for (size_t i = 0; i < cfg->ntriggers; i++) {
+		const config_trigger_t *t = &cfg->triggers[i];
+		live_liq_t *l;
+
+		if (t->kind != CONFIG_TRIGGER_LIQUIDATION)
+			continue;
+		l = &lv->liq[lv->nliq];
+		l->lv = lv;
+		l->trigger = i;
+		if ((err = liq_scan_new(&l->scan, cfg, t, lv->rpc, on_liq_trip, l, NULL))) {
+			if (bad && err != KERR_NOMEM)
+				*bad = i;
+			return err;
+		}
+		lv->nliq++;
+		if (t->discover.sig)
+			lv->liq_catchup = true;
+	}
+	return KERR_OK;
+}
+
+/* Whether address a is a watch entry (the node then delivers its logs). */
+static bool watched(const config_keeper_t *cfg, const addr_t *a)
+{
+	for (size_t i = 0; i < cfg->nwatch; i++)
+		if (addr_eq(&cfg->watch[i].address, a))
+			return true;
+	return false;
 }
 
 kerr_t live_new(const config_keeper_t *cfg, const live_opts_t *opts,
@@ -397,6 +754,8 @@ kerr_t live_new(const config_keeper_t *cfg, const live_opts_t *opts,
 	if ((err = rpc_new(&lv->rpc, cfg->chain.nrpc, &tr, rpc_http_clock, lv->loop,
 			   NULL)))
 		goto fail;
+	if ((err = setup_mempool(lv, &tr, bad)) || (err = setup_liquidation(lv, bad)))
+		goto fail;
 	if ((err = node_new(lv->loop, cfg, lv->rpc, on_event, NULL, lv, &lv->node)) ||
 	    (err = feeds_new(lv->loop, cfg, on_event, NULL, lv, &lv->feeds)))
 		goto fail;
@@ -423,9 +782,22 @@ kerr_t live_run(live_t *lv)
 			  kerr_str(err));
 		return err;
 	}
-	if (lv->nbal && (err = rpc_block_number(lv->rpc, on_block_number, lv, NULL)))
-		log_warn("run", "eth_blockNumber at start: %s; balances are read from "
-			 "the first head on", kerr_str(err));
+	for (size_t i = 0; i < lv->nliq; i++) {
+		const config_trigger_t *t = &lv->cfg->triggers[lv->liq[i].trigger];
+		char a[ADDR_TEXT_LEN];
+
+		if (!t->discover.sig || watched(lv->cfg, &t->pool))
+			continue;
+		addr_to_checksum(&t->pool, a);
+		log_warn("run", "trigger %s: pool %s is not a watch entry, so its %s logs "
+			 "are read for the last %u blocks at start only: add it to watch "
+			 "to discover new borrowers", t->name, a, t->discover.sig,
+			 (unsigned)LIVE_LIQ_CATCHUP_BLOCKS);
+	}
+	if ((lv->nbal || lv->liq_catchup) &&
+	    (err = rpc_block_number(lv->rpc, on_block_number, lv, NULL)))
+		log_warn("run", "eth_blockNumber at start: %s; balances are read and "
+			 "past logs searched from the first head on", kerr_str(err));
 	loop_timer_arm_ms(&lv->tick, lv->opts.tick_ms);
 	err = loop_run(lv->loop);
 	loop_timer_cancel(&lv->tick);
@@ -450,10 +822,30 @@ loop_t *live_loop(live_t *lv)
 	return lv ? lv->loop : NULL;
 }
 
+bool live_evaluates(const live_t *lv, size_t trigger)
+{
+	engine_trigger_stats_t ts;
+	config_trigger_kind_t k;
+
+	if (!lv || trigger >= lv->cfg->ntriggers ||
+	    engine_trigger_stats(lv->eng, trigger, &ts) != KERR_OK)
+		return false;
+	k = lv->cfg->triggers[trigger].kind;
+	return !ts.external || k == CONFIG_TRIGGER_MEMPOOL || k == CONFIG_TRIGGER_LIQUIDATION;
+}
+
 void live_stats(const live_t *lv, live_stats_t *out)
 {
 	if (!lv || !out)
 		return;
 	*out = lv->st;
 	engine_stats(lv->eng, &out->engine);
+	for (size_t i = 0; i < lv->nliq; i++) {
+		liq_scan_stats_t ls;
+
+		liq_scan_stats(lv->liq[i].scan, &ls);
+		out->liq_scans += ls.scans;
+		out->liq_errors += ls.call_errors + ls.malformed + ls.submit_errors;
+		out->liq_discovered += ls.discovered;
+	}
 }

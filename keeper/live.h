@@ -3,8 +3,10 @@
  * one event loop (keeper/loop) carrying the node connection (keeper/node:
  * heads, pending transactions, and the watched tokens' Transfer logs of
  * every watch entry), the price feeds (keeper/feeds), the chain.rpc client
- * (keeper/rpc over keeper/rpc_http, for the node's catch-up and balance
- * reads) and the detectors (keeper/engine).
+ * (keeper/rpc over keeper/rpc_http, for the node's catch-up, balance
+ * reads and liquidation scans) and the detectors: keeper/engine for the
+ * kinds it evaluates, det_mempool with keeper/sim for `mempool` and
+ * liq_scan for `liquidation`.
  *
  * Clock.  The engine clock is the loop's cached wall clock (loop_wall_ms),
  * the clock feeds stamp recv_ms and EV_FEED_* with, flattened so that it
@@ -33,12 +35,52 @@
  * a balance) is counted and logged, never fed as zero, and tried again at
  * the next head.
  *
- * Trips.  Each trip is logged as one line (module "trip", level warn, in
- * the config's log format) with the trigger, kind, value, threshold, unit
- * and time, the trigger's action, and the transaction (with its sender),
- * account, amount and token when the trip has them; then it goes to the trip callback (the action layer plugs in
- * there).  The engine is reachable (live_engine) for hosts that evaluate
- * kinds the engine does not (engine_external).
+ * Mempool triggers.  Each has a det_mempool; every EV_PENDING_TX goes to
+ * each one's match.  A match without simulate is judged at once (the worst
+ * case, det_mempool.h); with simulate it is simulated by one keeper/sim
+ * shared by all of them and judged when the result arrives (on the engine
+ * clock of that moment), from a copy of the transaction's fixed fields
+ * (its calldata view dies with the event).  The sim has an rpc client of
+ * its own on the same endpoints (rpc_http transport), sized for its
+ * requests (max_request SIM_REQUEST_MAX + 256: calldata up to
+ * SIM_INPUT_MAX, in hex, twice) with a slot for each call its simulations
+ * can have out at once, so that simulations neither take slots from the
+ * node's catch-up and the balance reads nor make every slot of those that
+ * large.  A transaction that defeats simulation by itself (calldata over
+ * SIM_INPUT_MAX, a reply too deep or large to parse) is judged as the
+ * worst case; a simulation that fails for the transport or the node
+ * (timeout, node error, connection), or cannot be asked because
+ * LIVE_SIM_PENDING requests already wait, is not judged: it is counted
+ * (sim_unjudged) and logged at warn once per transaction.  A transaction
+ * the node notifies twice is judged twice (the second from sim's cache),
+ * and the trigger's cooldown_ms holds back a second trip.  These trips do
+ * not go through engine_external: det_mempool applied confirm/cooldown.
+ *
+ * Liquidation triggers.  Each has a keeper/liq_scan on the chain.rpc
+ * client, fed every event (liq_scan_event: heads and ticks of its feed
+ * start scans, the pool's logs discover borrowers).  The node delivers a
+ * contract's logs only when it is a watch entry, so a pool that is not
+ * one is named at start: its new borrowers are then not discovered live.
+ * With `discover`, the logs of the last LIVE_LIQ_CATCHUP_BLOCKS blocks
+ * (about two weeks at 12 s) are fetched at start (eth_getLogs, up to the
+ * block eth_blockNumber names, or the first head when that call fails);
+ * older borrowers must be listed in `accounts`.  Each change of a book's
+ * size and the end of that catch-up are logged at info (checked every
+ * tick_ms), so an operator sees discovery at work.  A trip's time is the
+ * scan's: the head's timestamp (the chain's clock) or the feed tick's
+ * arrival.  In a dry run no transaction resolves a trip, so an account
+ * trips once and stays in flight until a scan sees it healthy
+ * (strategies/liq.h): it trips again only after it recovered and fell
+ * again.
+ *
+ * Trips.  Each trip, whoever evaluated it (the engine, a det_mempool, a
+ * liq_scan), is counted and logged as one line (module "trip", level
+ * warn, in the config's log format) with the trigger, kind, value,
+ * threshold, unit and time, the trigger's action, and the transaction
+ * (tx, sender, tx_type and its fees: gas_price for types 0 and 1,
+ * max_fee and max_priority_fee for later types, in wei per gas), account,
+ * amount and token when the trip has them; then it goes to the trip
+ * callback (the action layer plugs in there).
  *
  * Nothing here signs or sends a transaction.
  */
@@ -60,6 +102,11 @@
 /* Balance reads in flight at once (the rpc client has RPC_MAX_SLOTS, and
  * the node's catch-up needs some). */
 #define LIVE_BALANCE_INFLIGHT 16
+/* Simulations asked and not yet answered, over all mempool triggers
+ * (sim's own queue holds SIM_QUEUE_DEFAULT transactions). */
+#define LIVE_SIM_PENDING 1024
+/* Blocks whose discover logs a liquidation trigger reads at start. */
+#define LIVE_LIQ_CATCHUP_BLOCKS 100000
 
 typedef struct live live_t;
 
@@ -76,19 +123,31 @@ typedef struct {
 } live_opts_t;
 
 typedef struct {
-	engine_stats_t engine;     /* events by kind, trips, ... */
+	engine_stats_t engine;     /* events by kind, the engine's trips, ... */
+	uint64_t trips;            /* every trip logged: the engine's, mempool
+				      and liquidation */
 	uint64_t heads;            /* heads that started balance reads */
 	uint64_t balance_reads;    /* reads sent */
 	uint64_t balance_ok;       /* readings fed to the engine */
 	uint64_t balance_failed;   /* reads that failed or could not be sent */
+	uint64_t mempool_matched;  /* (trigger, pending tx) matches */
+	uint64_t sim_requests;     /* simulations asked (sim_request accepted) */
+	uint64_t sim_unsimulable;  /* matches the transaction made unsimulable:
+				      judged as the worst case */
+	uint64_t sim_unjudged;     /* matches left unjudged: the simulation
+				      failed (transport, node) or was refused */
+	uint64_t liq_scans;        /* liquidation scans completed */
+	uint64_t liq_errors;       /* their calls that failed or were malformed */
+	uint64_t liq_discovered;   /* borrowers discovered (catch-up and live) */
 } live_stats_t;
 
 /*
  * Set everything up for cfg (which must outlive the driver): the loop, the
- * rpc client, the node, the feeds and the engine.  Nothing connects before
- * live_run().  opts may be NULL.  Errors: KERR_ARG, KERR_NOMEM, the loop's
- * and modules' own, or the engine's refusal of a trigger (its index in
- * *bad, which may be NULL; SIZE_MAX otherwise).
+ * rpc clients, the node, the feeds, the engine, the mempool and
+ * liquidation detectors.  Nothing connects before live_run().  opts may be
+ * NULL.  Errors: KERR_ARG, KERR_NOMEM, the loop's and modules' own, or the
+ * refusal of a trigger by the engine or its detector (its index in *bad,
+ * which may be NULL; SIZE_MAX otherwise).
  */
 kerr_t live_new(const config_keeper_t *cfg, const live_opts_t *opts,
 		live_t **out, size_t *bad);
@@ -103,8 +162,12 @@ kerr_t live_run(live_t *lv);
  * call it). */
 void live_stop(live_t *lv);
 
-/* The engine (for engine_external and counters) and the loop (for more
- * timers and connections of the host). */
+/* Whether trigger i is evaluated: by the engine, or here (mempool,
+ * liquidation).  False for a kind neither knows, and out of range. */
+bool live_evaluates(const live_t *lv, size_t trigger);
+
+/* The engine (for counters) and the loop (for more timers and connections
+ * of the host). */
 engine_t *live_engine(live_t *lv);
 loop_t *live_loop(live_t *lv);
 

@@ -319,6 +319,81 @@ static void test_trip_carries_tx(void)
 	CHECK(u_eq(&trip.tx_gas_price, 0));
 }
 
+/*
+ * The policy on failed simulations: what the transaction itself can cause
+ * (calldata over SIM_INPUT_MAX, a reply too deep or large to parse: both
+ * KERR_TOO_LONG) is judged as the worst case; transport and node failures
+ * are not judged at all.
+ */
+static void test_unsimulable(void)
+{
+	det_mempool_t d, c;
+	detect_trip_t trip;
+	event_tx_t t = tx(ATT, "0x6382d9ad", 5), big;
+	sim_result_t r, harmless;
+	static char pad[2 * (SIM_INPUT_MAX + 1) + 3], out[SIM_REQUEST_MAX];
+	size_t len;
+	kerr_t err;
+	const det_mempool_stats_t *st;
+	static const kerr_t transport[] = { KERR_RPC_TIMEOUT, KERR_RPC_CONNECT,
+					    KERR_RPC_TRANSPORT, KERR_RPC_ERROR,
+					    KERR_RPC_HTTP, KERR_RPC_BUSY, KERR_JSON };
+
+	/* "sel": threshold 2.5 %, cooldown 1000 ms; "twice": confirm_ticks 2 */
+	if (det_mempool_init(&d, trig("sel")) || det_mempool_init(&c, trig("twice")))
+		return;
+	/* calldata one byte over the limit: sim refuses it with KERR_TOO_LONG */
+	memcpy(pad, "0x6382d9ad", 10);
+	memset(pad + 10, '0', sizeof pad - 11);
+	big = tx(ATT, pad, 6);
+	CHECK(det_mempool_match(&d, &big));
+	err = sim_build_simulate(out, sizeof out, &len, d.cfg->watch, &big);
+	CHECK_ERR(err, KERR_TOO_LONG);
+	CHECK(det_mempool_unsimulable(err));
+	CHECK(det_mempool_judge_failed(&d, &big, err, 1000, &trip));
+	CHECK(trip.value == 100.0);
+	CHECK(trip.threshold == 2.5);
+	CHECK(trip.has_tx && !trip.has_amount && !trip.has_token);
+	CHECK_EQ_MEM(trip.tx_hash, big.hash, 32);
+	CHECK(addr_eq(&trip.tx_from, &big.from));
+	/* a result the parser could not take, past the cooldown */
+	r = result(&d, &t, (const char *[]){ "1000", "0", "0" }, (const char *[]){ "1000", "0", "0" });
+	r.err = KERR_TOO_LONG;
+	r.what = "calls";
+	CHECK(det_mempool_judge(&d, &t, &r, 2000, &trip));
+	CHECK(trip.value == 100.0);
+	CHECK_EQ_MEM(trip.tx_hash, t.hash, 32);
+	/* inside the cooldown it is held back like any trip */
+	CHECK(!det_mempool_judge(&d, &t, &r, 2500, &trip));
+	/* transport and node failures: never judged, never a trip */
+	for (size_t i = 0; i < sizeof transport / sizeof transport[0]; i++) {
+		CHECK(!det_mempool_unsimulable(transport[i]));
+		CHECK(!det_mempool_judge_failed(&d, &t, transport[i], 10000 + (int64_t)i, &trip));
+		r.err = transport[i];
+		CHECK(!det_mempool_judge(&d, &t, &r, 20000 + (int64_t)i, &trip));
+	}
+	st = det_mempool_stats(&d);
+	CHECK_EQ_INT(st->unsimulable, 3);
+	CHECK_EQ_INT(st->sim_failed, 14);
+	CHECK_EQ_INT(st->judged, 3);
+	CHECK_EQ_INT(st->over, 3);
+	CHECK_EQ_INT(st->tripped, 2);
+	CHECK_EQ_INT(d.tr.suppressed, 1);
+
+	/* a transport failure neither counts toward confirm_ticks nor ends a
+	 * run; an unsimulable result counts as one suspicious evaluation and
+	 * a harmless one ends the run */
+	harmless = result(&c, &t, (const char *[]){ "100", "0", "0" }, (const char *[]){ "100", "0", "0" });
+	CHECK(!det_mempool_judge_failed(&c, &t, KERR_TOO_LONG, 1000, &trip));
+	CHECK(!det_mempool_judge_failed(&c, &t, KERR_RPC_TIMEOUT, 1001, &trip));
+	CHECK(det_mempool_judge_failed(&c, &t, KERR_TOO_LONG, 1002, &trip));
+	CHECK(!det_mempool_judge(&c, &t, &harmless, 2001, &trip));
+	CHECK(!det_mempool_judge_failed(&c, &t, KERR_TOO_LONG, 2002, &trip));
+	CHECK(det_mempool_judge_failed(&c, &t, KERR_TOO_LONG, 2003, &trip));
+	CHECK_EQ_INT(det_mempool_stats(&c)->tripped, 2);
+	CHECK_EQ_INT(det_mempool_stats(&c)->sim_failed, 1);
+}
+
 int main(void)
 {
 	CFG = load_cfg(
@@ -343,6 +418,7 @@ int main(void)
 	RUN(test_judge_assets);
 	RUN(test_confirm_cooldown);
 	RUN(test_trip_carries_tx);
+	RUN(test_unsimulable);
 	config_free(CFG);
 	return t_done();
 }
