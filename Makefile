@@ -98,7 +98,8 @@ bench: deps
 	@$(MAKE) --no-print-directory bench-run
 
 bench-run: $(BUILD)/bin/keeper $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	@rc=0; for b in $(BENCH_BIN); do $$b || rc=1; done; \
+	[ $$rc -eq 0 ] || echo "bench: a target was missed (see MISSED above)"; exit $$rc
 
 clean:
 	rm -rf build bin

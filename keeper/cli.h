@@ -18,6 +18,7 @@ int cmd_address(int argc, char **argv); /* keeper/cmd_sign.c */
 int cmd_record(int argc, char **argv);  /* keeper/cmd_record.c */
 int cmd_run(int argc, char **argv);     /* keeper/cmd_run.c */
 int cmd_import(int argc, char **argv);  /* keeper/cmd_import.c */
+int cmd_replay(int argc, char **argv);  /* keeper/cmd_replay.c */
 
 /*
  * Print "keeper: MESSAGE" and the command's usage to stderr, and return

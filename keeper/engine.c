@@ -68,6 +68,9 @@ typedef struct {
 	} d;
 	detect_trigger_t *asset_trig;   /* outflow: one wrapper per asset */
 	size_t nassets;
+	uint64_t live_mask;             /* outflow: bit a set when asset a had
+					   outflow in its window at its latest
+					   evaluation (engine_next_due) */
 	uint64_t routed, timed, errors;
 } etrig_t;
 
@@ -504,6 +507,10 @@ static size_t outflow_eval(engine_t *e, size_t i, size_t a, bool timed)
 
 	if (det_outflow_eval(&t->d.of, a, &res) != KERR_OK)
 		return 0;
+	if (u256_is_zero(&res.outflow))
+		t->live_mask &= ~((uint64_t)1 << a);
+	else
+		t->live_mask |= (uint64_t)1 << a;
 	if (res.has_base && !u256_is_zero(&res.base))
 		value = u256_as_double(&res.outflow) / u256_as_double(&res.base) * 100.0;
 	if (timed)
@@ -876,6 +883,151 @@ bool engine_external(engine_t *e, size_t trigger, int64_t t_ms, bool cond,
 	if (out)
 		*out = trip;
 	return true;
+}
+
+/* ---- the next due time (engine.h, "The virtual clock") ------------------ */
+
+static int64_t add_sat(int64_t a, uint64_t b)
+{
+	if (b >= (uint64_t)INT64_MAX || a > INT64_MAX - (int64_t)b)
+		return INT64_MAX;
+	return a + (int64_t)b;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* When wrapper tr, fed a condition true from `from` on, trips next (on its
+ * own clock): see engine.h. */
+static int64_t wrapper_due(const detect_trigger_t *tr, int64_t from)
+{
+	int64_t at = from;
+
+	if (!tr->running)
+		return from;
+	at = max64(at, add_sat(tr->run_start_ms, tr->confirm_ms));
+	if (tr->confirm_ticks && tr->run_ticks < tr->confirm_ticks)
+		at = max64(at, add_sat(tr->last_ms, ENGINE_TIMER_MS));
+	if (tr->has_tripped)
+		at = max64(at, add_sat(tr->last_trip_ms, tr->cooldown_ms > ENGINE_TIMER_MS ?
+				       tr->cooldown_ms : ENGINE_TIMER_MS));
+	return at;
+}
+
+/* The engine time at which feed f's clock (feed_now) reads x: INT64_MIN
+ * when it already does at any time, INT64_MAX before the feed ticked. */
+static int64_t feed_to_engine(const engine_t *e, uint32_t f, int64_t x)
+{
+	const feed_clock_t *fc = &e->feed_clock[f];
+
+	if (!fc->has)
+		return INT64_MAX;
+	if (x <= fc->time_ms)
+		return INT64_MIN;
+	return add_sat(fc->recv_ms, (uint64_t)x - (uint64_t)fc->time_ms);
+}
+
+/* Deviation's clock is the later of its two feeds' (timed_trigger). */
+static int64_t pair_to_engine(const engine_t *e, const etrig_t *t, int64_t x)
+{
+	return min64(feed_to_engine(e, t->feed[0], x), feed_to_engine(e, t->feed[1], x));
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int64_t outflow_due(const etrig_t *t, int64_t now_ms)
+{
+	int64_t due = INT64_MAX, n, w, c;
+	bool any = t->live_mask != 0;
+
+	for (size_t a = 0; a < t->nassets; a++)
+		if (t->asset_trig[a].running) {
+			any = true;
+			due = min64(due, wrapper_due(&t->asset_trig[a], add_sat(now_ms, 1)));
+		}
+	if (!any)
+		return INT64_MAX;
+	w = (int64_t)((t->cfg->window_ms + DET_OUTFLOW_BUCKETS - 1) / DET_OUTFLOW_BUCKETS);
+	if (w <= 0)
+		w = 1;
+	n = max64(det_outflow_now(&t->d.of), now_ms);
+	c = floor_div(n, w);
+	return min64(due, c >= INT64_MAX / w ? INT64_MAX : (c + 1) * w);
+}
+
+static int64_t trigger_due(const engine_t *e, const etrig_t *t, int64_t now_ms)
+{
+	const config_trigger_t *c = t->cfg;
+
+	if (t->external)
+		return INT64_MAX;
+	switch (c->kind) {
+	case CONFIG_TRIGGER_STALE:
+		/* On the engine clock: silence > after_ms from this ms on. */
+		return wrapper_due(&t->d.st.trig,
+				   add_sat(t->d.st.last_tick_ms, t->d.st.after_ms + 1));
+	case CONFIG_TRIGGER_DEPEG:
+		if (c->confirm_ticks || !t->d.dp.off)
+			return INT64_MAX;
+		return feed_to_engine(e, t->feed[0],
+				      wrapper_due(&t->d.dp.trig, add_sat(t->d.dp.off_since_ms,
+									 t->d.dp.hold_ms)));
+	case CONFIG_TRIGGER_PRICE_MOVE:
+		if (c->confirm_ticks || !t->d.pm.cond)
+			return INT64_MAX;
+		return feed_to_engine(e, t->feed[0],
+				      wrapper_due(&t->d.pm.trig, t->d.pm.trig.last_ms));
+	case CONFIG_TRIGGER_EWMA_VOL:
+		if (c->confirm_ticks || !t->d.ew.cond)
+			return INT64_MAX;
+		return feed_to_engine(e, t->feed[0],
+				      wrapper_due(&t->d.ew.trig, t->d.ew.trig.last_ms));
+	case CONFIG_TRIGGER_DEVIATION: {
+		const det_deviation_t *d = &t->d.dv;
+		int64_t oldest;
+
+		if (c->confirm_ticks || !d->cond)
+			return INT64_MAX;
+		oldest = min64(d->time_ms[0], d->time_ms[1]);
+		return min64(pair_to_engine(e, t, wrapper_due(&d->trig, d->trig.last_ms)),
+			     pair_to_engine(e, t, add_sat(oldest, d->max_age_ms + 1)));
+	}
+	case CONFIG_TRIGGER_OUTFLOW:
+		if (c->confirm_ticks)
+			return INT64_MAX;
+		return outflow_due(t, now_ms);
+	default:
+		return INT64_MAX;
+	}
+}
+
+int64_t engine_next_due(const engine_t *e, int64_t now_ms)
+{
+	int64_t best = INT64_MAX;
+
+	if (!e || now_ms == INT64_MAX)
+		return INT64_MAX;
+	for (size_t i = 0; i < e->ntrig; i++) {
+		int64_t d = trigger_due(e, &e->trig[i], now_ms);
+
+		/* Already due (a time that passed between calls): at once. */
+		if (d <= now_ms)
+			d = now_ms + 1;
+		best = min64(best, d);
+	}
+	return best;
 }
 
 int64_t engine_now(const engine_t *e)

@@ -209,6 +209,49 @@ bool engine_external(engine_t *e, size_t trigger, int64_t t_ms, bool cond,
 		     double value, double threshold,
 		     const detect_trip_t *extra, detect_trip_t *out);
 
+/*
+ * The virtual clock (replay).  Live calls engine_time() every
+ * LIVE_TICK_MS_DEFAULT; replay runs months of events in seconds and cannot
+ * afford a call per 100 ms of event time, yet the time-driven conditions
+ * must fire at the virtual time they would have fired live, even across
+ * the day-long gaps between Chainlink rounds.  engine_next_due() says when
+ * the next call can matter: the earliest time > now_ms at which
+ * engine_time() could change a verdict or trip, INT64_MAX when no call
+ * before the next event can change anything.  A host that calls
+ * engine_time() at each due time up to an event's time, then hands the
+ * event, gets the trips a host calling it continuously would get, at their
+ * exact times.  The time is a lower bound: a call there may change nothing
+ * (an outflow window that moved without dropping anything that mattered),
+ * never the other way.  Per trigger (confirm_ticks > 0 triggers other than
+ * stale are never evaluated by time and so never due):
+ *   stale      the first ms the silence exceeds after_ms (latest tick +
+ *              after_ms + 1), then as the wrapper below;
+ *   depeg      while off the peg: the hold's end (off_since + hold_ms),
+ *              then as the wrapper below, on the feed's clock;
+ *   price_move, ewma_vol   while the latest verdict is true: as the
+ *              wrapper below, on the feed's clock;
+ *   deviation  while true: as the wrapper below, and the time either
+ *              feed's tick becomes older than max_age_ms (the verdict ends);
+ *   outflow    while some asset has outflow in its window: the next bucket
+ *              boundary (multiples of ceil(window_ms / DET_OUTFLOW_BUCKETS)
+ *              ms, where old outflow leaves, det_outflow.h), and as the
+ *              wrapper below for each asset whose condition holds.
+ * The wrapper (detect.h) of a condition that holds from time T on: T when
+ * no run is under way (the evaluation at T starts one); else the latest of
+ * T, the run's start + confirm_ms, the previous evaluation +
+ * ENGINE_TIMER_MS while confirm_ticks are missing (stale only), and the
+ * last trip + max(cooldown_ms, ENGINE_TIMER_MS) once it tripped.  A time
+ * on a feed's clock is placed on the engine clock as engine_time() reads
+ * it (see "Time-driven conditions": the feed's latest tick time plus the
+ * engine time elapsed since its arrival).
+ */
+/* The pace of live's engine_time() calls (LIVE_TICK_MS_DEFAULT): what
+ * next_due assumes where live's answer depends on that pace (stale
+ * evaluations counted by confirm_ticks, repeats with a cooldown_ms below
+ * it). */
+#define ENGINE_TIMER_MS 100
+int64_t engine_next_due(const engine_t *e, int64_t now_ms);
+
 /* The engine clock: the latest now_ms given (opts.start_ms before any). */
 int64_t engine_now(const engine_t *e);
 

@@ -19,7 +19,9 @@ expect help-unknown 2 'no such command: nosuch' "$KEEPER" help nosuch
 expect no-command 2 '^keeper: no command given' "$KEEPER"
 expect unknown-command 2 '^keeper: unknown command: frobnicate' "$KEEPER" frobnicate
 expect unknown-command-usage 2 '^usage: keeper COMMAND' "$KEEPER" frobnicate
-expect planned-command 2 "'replay' is not built yet" "$KEEPER" replay -c etc/guardian.cfg x.jsonl
+expect replay-usage 2 '^keeper: missing EVENTS' "$KEEPER" replay -c etc/guardian.cfg
+expect replay-usage-text 2 '^usage: keeper replay -c FILE EVENTS' "$KEEPER" replay -c etc/guardian.cfg
+expect help-replay 0 '--html OUT.html' "$KEEPER" help replay
 expect run-needs-dry-run 2 'sending transactions is not built yet: use --dry-run' "$KEEPER" run -c etc/guardian.cfg
 expect unknown-flag 2 'unknown option: --bogus' "$KEEPER" sign --bogus
 expect flag-needs-value 2 '--nonce needs a value' "$KEEPER" sign --nonce
