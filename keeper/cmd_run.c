@@ -123,17 +123,8 @@ int cmd_run(int argc, char **argv)
 		if (bad < cfg->ntriggers) {
 			const config_trigger_t *t = &cfg->triggers[bad];
 
-			/* config_load accepts any window up to 30 days; the
-			 * price_move detector keeps every tick of its window and
-			 * stops at an hour. */
-			if (t->kind == CONFIG_TRIGGER_PRICE_MOVE && err == KERR_NUM_RANGE)
-				fprintf(stderr, "%s:%d: trigger \"%s\": window_ms %llu is over "
-					"the price_move limit of %u ms\n", cfg_path, t->line,
-					t->name, (unsigned long long)t->window_ms,
-					DET_PRICE_MOVE_MAX_WINDOW_MS);
-			else
-				fprintf(stderr, "%s:%d: trigger \"%s\": %s\n", cfg_path,
-					t->line, t->name, kerr_str(err));
+			fprintf(stderr, "%s:%d: trigger \"%s\": %s\n", cfg_path, t->line,
+				t->name, kerr_str(err));
 			status = CLI_EXIT_USAGE;
 		} else {
 			fprintf(stderr, "keeper: cannot set up: %s\n", kerr_str(err));

@@ -69,7 +69,8 @@
  *    counted (removed_unknown): an amount that has left the window needs no
  *    taking back.
  *  - Remembered logs: removal and duplicate lookups use a ring of max_logs
- *    entries plus a hash index, fixed at init.  When more logs than that are
+ *    entries plus a hash index, fixed at init (96 bytes per entry in the
+ *    ring, 32 to 64 in the index).  When more logs than that are
  *    in the window the oldest is forgotten (its amount stays counted; only a
  *    later removal or duplicate of it goes unrecognised) and counted.
  *  - Balance observation with a lower block number, or an earlier time,
@@ -83,7 +84,8 @@
  *
  * Cost: every feed and query is O(1) amortised in the number of events in
  * the window (bucket sums with a running total, a ring, an open-addressing
- * index); memory is allocated only by det_outflow_init().
+ * index), and about as fast with a million logs in the window as with ten
+ * (tests/bench_outflow); memory is allocated only by det_outflow_init().
  */
 #ifndef KEEPER_DET_OUTFLOW_H
 #define KEEPER_DET_OUTFLOW_H
@@ -169,6 +171,7 @@ typedef struct {
 } det_outflow_result_t;
 
 typedef struct det_outflow_asset det_outflow_asset_t;
+typedef struct det_outflow_link det_outflow_link_t;
 typedef struct det_outflow_entry det_outflow_entry_t;
 
 typedef struct {
@@ -184,12 +187,28 @@ typedef struct {
 	bool started_;
 	int64_t now_;
 	int64_t cur_;              /* floor(now / w) */
+	int64_t cur_first_;        /* bucket cur's first and last ms, */
+	int64_t cur_last_;         /* clamped to the int64 range */
+	size_t cur_slot_;          /* cur mod (nb + 1) */
 	det_outflow_asset_t *assets_;
 	size_t heads_cap_;
-	det_outflow_entry_t *ring_;
+	det_outflow_link_t *link_; /* remembered logs: what expiry reads */
+	det_outflow_entry_t *ring_;/* and what only a lookup hit reads */
 	size_t ring_cap_, ring_head_, ring_len_;
-	uint32_t *index_;
+	uint64_t seq_;             /* the next remembered log's number */
+	void *index_mem_;          /* as allocated; index_ is inside it */
+	uint64_t *index_;          /* 4 tables of index_mask_ + 1 entries */
 	size_t index_mask_;
+	uint64_t part_;            /* log numbers per table */
+	uint64_t front_part_;      /* the table part of the ring's front */
+	uint64_t back_part_;       /* the table part of its newest log */
+	uint64_t clear_part_;      /* the oldest table part not yet cleared */
+	size_t clear_pos_;
+	uint64_t pending_;         /* an index entry not yet written */
+	size_t pending_table_;
+	bool has_top_;             /* (top_block_, top_index_): the largest */
+	uint64_t top_block_;       /* (block, log index) ever indexed */
+	uint64_t top_index_;
 	det_outflow_stats_t stats_;
 } det_outflow_t;
 

@@ -7,25 +7,48 @@
  *   drop = (max - p) / max * 100      rise = (p - min) / min * 100
  * where p is the current tick and max/min are over the window, which holds
  * the ticks with time in [t - window_ms, t] (the current one included, so a
- * lone tick, e.g. after a gap longer than the window, is a move of 0).
+ * lone tick, e.g. after a gap longer than the window, is a move of 0; for
+ * windows over 4.66 hours its start is rounded down to res_ms, below).
  * direction down: value = drop; up: value = rise; both: the larger.  The
  * condition is value >= threshold_pct (exactly at the threshold trips).
  * Checking the current tick against the window's extremes finds every
  * move of threshold_pct within window_ms, at the tick that completes it.
  *
- * How: two monotonic deques (window max, window min) in rings allocated at
- * init; each tick pushes once and pops at most what was pushed before, so
- * the cost is O(1) amortised, with no allocation per tick.
+ * How: two monotonic deques (window max, window min) in rings; each tick
+ * pushes once and pops at most what was pushed before, so the cost is O(1)
+ * amortised.
  *
- * Window size and memory, exact for every input: a deque keeps at most one
- * entry per distinct millisecond (a tick whose time equals the deque's
- * newest entry either replaces it, or is dominated by it: same expiry, no
- * better extreme), so it never holds more than window_ms + 1 entries,
- * whatever the tick rate.  The rings are sized to exactly that at init:
- * 2 x 16 bytes x (window_ms + 1), e.g. 1.9 MB for a one-minute window.
- * No tick is ever dropped or approximated.  To keep that memory bounded,
- * window_ms is at most DET_PRICE_MOVE_MAX_WINDOW_MS (one hour, 115 MB
- * worst case); init refuses a longer one with KERR_NUM_RANGE.
+ * Any window_ms, and memory for what the ticks need.  A deque keeps at most
+ * one entry per distinct time in the window (a tick whose time equals the
+ * deque's newest entry either replaces it, or is dominated by it: same
+ * expiry, no better extreme), so however fast the ticks come it never holds
+ * more than window_ms + 1 entries, and in practice far fewer (a random walk
+ * with a million ticks in the window keeps about a thousand; only a price
+ * moving one way at every millisecond of the window fills it).  The rings
+ * therefore start at
+ * DET_PRICE_MOVE_MIN_ENTRIES and double when full: a long window initialises
+ * cheaply, memory follows the deepest deque seen (16 bytes an entry), and
+ * once the deques have reached their depth no tick allocates.
+ *
+ * The hard cap, and why no tick is refused for it.  A deque never holds more
+ * than max_entries (DET_PRICE_MOVE_MAX_ENTRIES, 2^24 = 256 MB per deque, by
+ * default), and no tick is ever refused or dropped for it: instead time is
+ * taken at a resolution res_ms = max(1, ceil(window_ms / (max_entries -
+ * 1))), fixed at init.  With it, the window at a tick of time t holds the
+ * ticks whose time s has floor(s / res_ms) >= floor((t - window_ms) /
+ * res_ms): the window [t - window_ms, t] stretched back to a multiple of
+ * res_ms, by less than res_ms.  A deque then holds at most one entry per
+ * res_ms step of the window, so at most ceil(window_ms / res_ms) + 1 <=
+ * max_entries entries, whatever the input.  Up to max_entries - 1 ms (4.66
+ * hours by default) res_ms is 1 and the window is exactly [t - window_ms,
+ * t]; 6 hours has res_ms 2, 24 hours 6, 30 days 155.  The stretch only
+ * ever adds older ticks, so it can make a move larger, never hide one.
+ *
+ * A growth the allocator refuses does not lose the tick either: it is
+ * merged into the deque's newest entry, which keeps its (more extreme)
+ * price and takes the tick's expiry, so that price stays in the window
+ * longer than it should: again larger moves, never a hidden one.  Counted
+ * in `merged`.
  *
  * Bad input (counted in stats): a price that is NaN, infinite or <= 0, or a
  * time earlier than the previous accepted tick's, is dropped and changes
@@ -43,22 +66,31 @@
 #include "keeper/event.h"
 #include "keeper/kerr.h"
 
-#define DET_PRICE_MOVE_MAX_WINDOW_MS 3600000u
+/* Entries each deque starts with, and the default hard cap on them. */
+#define DET_PRICE_MOVE_MIN_ENTRIES 64u
+#define DET_PRICE_MOVE_MAX_ENTRIES (1u << 24)
+
 
 typedef struct {
-	int64_t t;
+	int64_t cell;             /* floor(time / res_ms): the time when
+				     res_ms is 1 */
 	double p;
 } det_pm_entry_t;
 
-/* A fixed-capacity ring used as a deque. */
+/* A ring used as a deque; it grows (by doubling, to at most `limit`). */
 typedef struct {
 	det_pm_entry_t *e;
 	size_t cap, head, len;
+	size_t limit;             /* the most entries it can ever need */
 } det_pm_deque_t;
 
 typedef struct {
 	uint32_t feed;            /* feed index this trigger watches */
 	uint64_t window_ms;
+	uint64_t res_ms;          /* time resolution (above): 1 unless the
+				     window is longer than max_entries - 1 ms */
+	uint64_t merged;          /* ticks merged because a deque could not
+				     grow (out of memory) */
 	double threshold;         /* percent */
 	config_direction_t direction;
 	det_pm_deque_t max, min;
@@ -74,17 +106,23 @@ typedef struct {
 
 /*
  * From a price_move trigger (window_ms, threshold_pct, direction, confirm,
- * cooldown); feed is the index of cfg->feed in the config's feeds[].
- * Allocates the rings: KERR_NOMEM; KERR_ARG when cfg is not price_move or
- * its window or threshold is not > 0; KERR_NUM_RANGE when window_ms >
- * DET_PRICE_MOVE_MAX_WINDOW_MS.
+ * cooldown); feed is the index of cfg->feed in the config's feeds[].  Any
+ * window_ms > 0 is accepted.  Allocates the rings at their starting size:
+ * KERR_NOMEM; KERR_ARG when cfg is not price_move or its window or
+ * threshold is not > 0.  The same as det_price_move_init_cap() with
+ * DET_PRICE_MOVE_MAX_ENTRIES.
  */
 kerr_t det_price_move_init(det_price_move_t *d, const config_trigger_t *cfg,
 			   uint32_t feed);
+/* The same with another hard cap on the entries of each deque (>= 2, else
+ * KERR_ARG): a smaller cap trades memory for a coarser res_ms. */
+kerr_t det_price_move_init_cap(det_price_move_t *d, const config_trigger_t *cfg,
+			       uint32_t feed, size_t max_entries);
 void det_price_move_release(det_price_move_t *d);
 
 /* One tick.  Returns true when the trigger trips (*trip filled, may be
- * NULL).  O(1) amortised, no allocation. */
+ * NULL).  O(1) amortised; allocates only while a deque is deeper than it
+ * has ever been (doubling its ring). */
 bool det_price_move_feed(det_price_move_t *d, int64_t t_ms, double price,
 			 detect_trip_t *trip);
 

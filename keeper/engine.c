@@ -722,15 +722,23 @@ static size_t timed_trigger(engine_t *e, size_t i)
 			trips += outflow_eval(e, i, a, true);
 		return trips;
 	}
-	case CONFIG_TRIGGER_PRICE_MOVE:
+	case CONFIG_TRIGGER_PRICE_MOVE: {
+		bool held;
+
 		if (c->confirm_ticks || !t->d.pm.cond)
 			return 0;
 		if ((at = feed_now(e, t->feed[0])) == INT64_MIN)
 			return 0;
+		/* Past window_ms of silence the unchanged price is all the
+		 * window holds: the move is over (engine.h). */
+		held = at_most_old(at, e->feed_clock[t->feed[0]].time_ms, c->window_ms);
+		if (!held)
+			t->d.pm.cond = false;
 		t->timed++;
-		hit = timed_feed(&t->d.pm.trig, at, true, t->d.pm.value,
+		hit = timed_feed(&t->d.pm.trig, at, held, t->d.pm.value,
 				 t->d.pm.threshold, &trip);
 		break;
+	}
 	case CONFIG_TRIGGER_EWMA_VOL:
 		if (c->confirm_ticks || !t->d.ew.cond)
 			return 0;
@@ -987,8 +995,12 @@ static int64_t trigger_due(const engine_t *e, const etrig_t *t, int64_t now_ms)
 	case CONFIG_TRIGGER_PRICE_MOVE:
 		if (c->confirm_ticks || !t->d.pm.cond)
 			return INT64_MAX;
-		return feed_to_engine(e, t->feed[0],
-				      wrapper_due(&t->d.pm.trig, t->d.pm.trig.last_ms));
+		/* The next repeat, or the end of the move (engine.h). */
+		return min64(feed_to_engine(e, t->feed[0],
+					    wrapper_due(&t->d.pm.trig, t->d.pm.trig.last_ms)),
+			     feed_to_engine(e, t->feed[0],
+					    add_sat(e->feed_clock[t->feed[0]].time_ms,
+						    c->window_ms + 1)));
 	case CONFIG_TRIGGER_EWMA_VOL:
 		if (c->confirm_ticks || !t->d.ew.cond)
 			return INT64_MAX;

@@ -8,8 +8,11 @@
  * (keeper/live.h), in --dry-run and in replay, which differ only in where
  * events and the clock come from.
  *
- * Pure.  No I/O, no clock reads, no allocation after engine_new(): the
- * caller passes every time.  The same sequence of calls (events, times,
+ * Pure.  No I/O, no clock reads, and no allocation after engine_new()
+ * except a price_move deque doubling when its window holds more ticks
+ * than ever before (amortised O(1), bounded by DET_PRICE_MOVE_MAX_ENTRIES,
+ * and never again once the window's tick count has peaked): the caller
+ * passes every time.  The same sequence of calls (events, times,
  * balances, external conditions) gives the same trips in the same order,
  * whatever machine or clock: replay drives it with a virtual clock.
  *
@@ -43,9 +46,12 @@
  *     since the feed's latest tick (no news is the latest news).  Price
  *     detectors judge on the feed's own timestamps, so "now" on that clock
  *     is the latest tick's time plus the engine-clock time elapsed since it
- *     arrived (exact for feeds without a time path, whose time is the
  *     arrival).  A depeg's hold is recomputed at that time, a deviation's
- *     freshness too; a price_move or ewma_vol verdict is kept as it was.
+ *     freshness too; an ewma_vol verdict is kept as it was; a price_move
+ *     verdict is kept until window_ms after the feed's latest tick (on the
+ *     feed's clock): by then, with the price unchanged since that tick, the
+ *     window holds no other price and there is no move left, so the run
+ *     ends instead of re-tripping every cooldown on a silent feed.
  *     Only a trigger whose verdict is true (or, for depeg, whose price is
  *     off the peg) is evaluated again.
  *   A trigger with confirm_ticks > 0 is never evaluated by time, because
@@ -156,8 +162,7 @@ typedef struct {
  * fn (may be NULL: trips are only counted) receives every trip with ctx.
  * opts may be NULL (start_ms 0, default sizing).  Errors: KERR_ARG (NULL
  * cfg or out), KERR_NOMEM, or a detector's refusal of its trigger
- * (KERR_ARG, KERR_NUM_RANGE: a price_move window over
- * DET_PRICE_MOVE_MAX_WINDOW_MS), with the trigger's index in *bad (may be
+ * (KERR_ARG, KERR_NUM_RANGE), with the trigger's index in *bad (may be
  * NULL; SIZE_MAX when no trigger is at fault).
  */
 kerr_t engine_new(const config_keeper_t *cfg, const engine_opts_t *opts,

@@ -5,9 +5,10 @@
  * than the window, equal and out-of-order times, duplicates, removed logs,
  * ETH balance drops, the window-start balance), then the fast detector is
  * compared on 10,000 random series with a plain O(n^2) reference that keeps
- * every transfer and re-sums the window from scratch after each step, and
- * last the property that a trip depends only on the summed window, not on
- * how the outflow is split into transfers.
+ * every transfer and re-sums the window from scratch after each step, then
+ * the property that a trip depends only on the summed window, not on how
+ * the outflow is split into transfers, and last long series through a ring
+ * of few remembered logs against a model that searches them linearly.
  */
 #include <stdint.h>
 #include <string.h>
@@ -381,6 +382,49 @@ static void test_ignored_and_malformed(void)
 	det_outflow_release(&d);
 }
 
+/* The amount's text: either case of digits and prefix, and every limb of
+ * a 256-bit word, read as the general hex decoder reads it. */
+static void test_amount_text(void)
+{
+	det_outflow_t d;
+	det_outflow_cfg_t c = mkcfg(10000, 10, 0);
+	det_outflow_result_t r;
+	tlog_t l;
+	u256_t a, want;
+	static const char *const words[] = {
+		"0x00000000000000000000000000000000000000000000000000000000000f4240",
+		"0X00000000000000000000000000000000000000000000000000000000000F4240",
+		"0x000000000000000000000000000000000000000000000000DEADbeefCAFEf00d",
+		"0x0123456789abcdef0000000000000000fedcba9876543210ABCDEF0000000001",
+		"0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+	};
+
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		det_outflow_outcome_t oc;
+		CHECK_OK(det_outflow_init(&d, &c));
+		CHECK_OK(u256_from_hex(&want, words[i], 66));
+		a = U(0);
+		mklog(&l, TOK1, WATCH, OTHER, &a, 1, i, false);
+		memcpy(l.data, words[i], 66);
+		CHECK_OK(det_outflow_feed_log(&d, &l.log, 0, &oc, NULL));
+		CHECK_EQ_INT(oc, DET_OUTFLOW_COUNTED);
+		CHECK_OK(det_outflow_eval(&d, 1, &r));
+		CHECK(u256_cmp(&r.outflow, &want) == 0);
+		det_outflow_release(&d);
+	}
+	/* a bad character in a limb of zeros' place, and in the last digit */
+	CHECK_OK(det_outflow_init(&d, &c));
+	a = U(5);
+	mklog(&l, TOK1, WATCH, OTHER, &a, 2, 0, false);
+	l.data[2] = ' ';
+	CHECK_ERR(det_outflow_feed_log(&d, &l.log, 0, NULL, NULL), KERR_HEX_CHAR);
+	mklog(&l, TOK1, WATCH, OTHER, &a, 2, 1, false);
+	l.data[65] = 'G';
+	CHECK_ERR(det_outflow_feed_log(&d, &l.log, 0, NULL, NULL), KERR_HEX_CHAR);
+	CHECK_EQ_INT(det_outflow_stats(&d)->logs_malformed, 2);
+	det_outflow_release(&d);
+}
+
 static void test_eth_balance(void)
 {
 	det_outflow_t d;
@@ -446,6 +490,7 @@ static void test_base_at_window_start(void)
 	CHECK_OK(det_outflow_eval(&d, 1, &r));
 	CHECK_EQ_INT(r.window_start_ms, 70000);
 	CHECK_EQ_INT(u64of(&r.base), 1700);
+	CHECK_EQ_INT(u64of(&r.pct_limit), 170);   /* a new base, a new limit */
 	det_outflow_release(&d);
 
 	/* no observation that old yet: the oldest stands in, marked inexact */
@@ -707,6 +752,245 @@ static void test_random_vs_reference(void)
 	CHECK(trips > 1000 && trips < checks);
 }
 
+/* ---- the remembered logs against a plain model --------------------------- */
+
+/*
+ * Long series through a small ring of remembered logs: logs are forgotten,
+ * the index turns over its tables many times, and lookups must still find
+ * exactly the remembered logs.  The model keeps every transfer (for the
+ * sums) and the remembered ones in arrival order in a plain array, searched
+ * linearly, with the documented rules: the oldest is forgotten when the
+ * ring is full; the front leaves when taken back or its bucket has left
+ * the window, checked as the window slides.
+ */
+#define MR_OPS 2000
+#define MR_RING 64
+
+typedef struct {
+	int64_t bucket;
+	uint8_t tok;
+	uint64_t block, idx;
+	u256_t amount;
+	bool live;
+} mr_rec_t;
+
+typedef struct {
+	uint64_t w, nb;
+	int64_t now, cur;
+	bool started;
+	mr_rec_t rec[MR_OPS];
+	size_t n;
+	size_t ring[MR_RING];    /* indexes into rec, oldest first */
+	size_t rlen, cap;
+	uint64_t dup, stale, back, unknown, taken, forgotten;
+} mr_state_t;
+
+static int64_t mr_oldest(const mr_state_t *m)
+{
+	return m->cur - (int64_t)m->nb;
+}
+
+static void mr_pop(mr_state_t *m)
+{
+	memmove(m->ring, m->ring + 1, (m->rlen - 1) * sizeof m->ring[0]);
+	m->rlen--;
+}
+
+static void mr_time(mr_state_t *m, int64_t t)
+{
+	int64_t c = ref_floor(t, (int64_t)m->w);
+	if (!m->started) {
+		m->started = true;
+		m->now = t;
+		m->cur = c;
+		return;
+	}
+	if (t < m->now) {
+		m->back++;
+		return;
+	}
+	m->now = t;
+	if (c == m->cur)
+		return;
+	m->cur = c;
+	while (m->rlen > 0 && (!m->rec[m->ring[0]].live ||
+			       m->rec[m->ring[0]].bucket < mr_oldest(m)))
+		mr_pop(m);
+}
+
+static mr_rec_t *mr_find(mr_state_t *m, uint64_t block, uint64_t idx)
+{
+	for (size_t i = 0; i < m->rlen; i++) {
+		mr_rec_t *r = &m->rec[m->ring[i]];
+		if (r->live && r->block == block && r->idx == idx)
+			return r;
+	}
+	return NULL;
+}
+
+static void mr_count(mr_state_t *m, const mr_rec_t *r)
+{
+	if (m->rlen == m->cap) {
+		if (m->rec[m->ring[0]].live)
+			m->forgotten++;
+		mr_pop(m);
+	}
+	m->rec[m->n] = *r;
+	m->ring[m->rlen++] = m->n++;
+}
+
+static u256_t mr_sum(const mr_state_t *m, uint8_t tok)
+{
+	u256_t sum = U(0);
+	for (size_t i = 0; i < m->n; i++)
+		if (m->rec[i].live && m->rec[i].tok == tok && m->rec[i].bucket >= mr_oldest(m))
+			(void)u256_add(&sum, &sum, &m->rec[i].amount);
+	return sum;
+}
+
+static void test_remembered_vs_model(void)
+{
+	static mr_state_t m;
+	int series = 200, mismatched = 0;
+	uint64_t forgotten = 0, found = 0, parts = 0;
+
+	for (int sr = 0; sr < series; sr++) {
+		uint64_t window = 1 + rnd_below(rnd_below(2) ? 200 : 3000);
+		size_t cap = 1 + (size_t)rnd_below(rnd_below(2) ? 8 : MR_RING);
+		int64_t t = (int64_t)rnd_below(1u << 30) - (1 << 29);
+		det_outflow_cfg_t c = mkcfg(window, 50, 0);
+		det_outflow_t d;
+		bool bad = false;
+
+		c.max_logs = cap;
+		memset(&m, 0, sizeof m);
+		m.w = (window + 255) / 256;
+		m.nb = (window + m.w - 1) / m.w;
+		m.cap = cap;
+		if (det_outflow_init(&d, &c) != KERR_OK) {
+			CHECK(!"init");
+			continue;
+		}
+		for (size_t op = 0; op < MR_OPS && !bad; op++) {
+			uint64_t kind = rnd_below(100), step = rnd_below(16);
+			det_outflow_outcome_t oc = DET_OUTFLOW_IGNORED, want;
+			int64_t kb;
+			mr_rec_t r;
+			tlog_t l;
+
+			if (step < 8)
+				t += (int64_t)rnd_below(window / 8 + 2);
+			else if (step < 11)
+				;                                    /* equal time */
+			else if (step < 13)
+				t -= (int64_t)rnd_below(window / 2 + 2); /* backwards */
+			else if (step < 14)
+				t += (int64_t)(window + 1 + rnd_below(3 * window)); /* gap */
+			else
+				t += 1;
+			mr_time(&m, t);
+			kb = ref_floor(t, (int64_t)m.w);
+			memset(&r, 0, sizeof r);
+
+			if (kind < 55 || m.n == 0) {
+				r.bucket = kb;
+				r.tok = rnd_below(2) ? TOK1 : TOK2;
+				r.block = op / 4;
+				r.idx = op;
+				r.amount = U(1 + rnd_below(1000));
+				r.live = true;
+				mklog(&l, r.tok, WATCH, OTHER, &r.amount, r.block, r.idx, false);
+				if (kb < mr_oldest(&m)) {
+					m.stale++;
+					want = DET_OUTFLOW_STALE;
+				} else {
+					mr_count(&m, &r);
+					want = DET_OUTFLOW_COUNTED;
+				}
+			} else if (kind < 75) {
+				/* a repeat of a recent log (recent, so often remembered) */
+				size_t back = (size_t)rnd_below(m.n < 2 * cap + 2 ? m.n : 2 * cap + 2);
+				mr_rec_t *o = &m.rec[m.n - 1 - back];
+				mr_rec_t *live = mr_find(&m, o->block, o->idx);
+				mklog(&l, o->tok, WATCH, OTHER, &o->amount, o->block, o->idx, false);
+				if (kb < mr_oldest(&m)) {
+					m.stale++;
+					want = DET_OUTFLOW_STALE;
+				} else if (live && live->bucket >= mr_oldest(&m)) {
+					m.dup++;
+					want = DET_OUTFLOW_DUPLICATE;
+				} else {
+					if (live)
+						live->live = false;
+					r = *o;
+					r.bucket = kb;
+					r.live = true;
+					mr_count(&m, &r);
+					want = DET_OUTFLOW_COUNTED;
+				}
+			} else {
+				/* a removal of a recent log */
+				size_t back = (size_t)rnd_below(m.n < 2 * cap + 2 ? m.n : 2 * cap + 2);
+				mr_rec_t *o = &m.rec[m.n - 1 - back];
+				mr_rec_t *live = mr_find(&m, o->block, o->idx);
+				mklog(&l, o->tok, WATCH, OTHER, &o->amount, o->block, o->idx, true);
+				if (live) {
+					live->live = false;
+					if (live->bucket >= mr_oldest(&m)) {
+						m.taken++;
+						want = DET_OUTFLOW_TAKEN_BACK;
+					} else {
+						m.unknown++;
+						want = DET_OUTFLOW_REMOVED_UNKNOWN;
+					}
+				} else {
+					m.unknown++;
+					want = DET_OUTFLOW_REMOVED_UNKNOWN;
+				}
+			}
+			found += want == DET_OUTFLOW_DUPLICATE || want == DET_OUTFLOW_TAKEN_BACK;
+			CHECK_OK(det_outflow_feed_log(&d, &l.log, t, &oc, NULL));
+			if (oc != want) {
+				CHECK_MSG(oc == want, "series %d op %zu: outcome %d, want %d",
+					  sr, op, (int)oc, (int)want);
+				bad = true;
+			}
+			for (int k = 0; k < 2 && !bad; k++) {
+				det_outflow_result_t res;
+				u256_t sum = mr_sum(&m, k ? TOK2 : TOK1);
+				CHECK_OK(det_outflow_eval(&d, 1 + (size_t)k, &res));
+				if (u256_cmp(&res.outflow, &sum) != 0) {
+					CHECK_MSG(0, "series %d op %zu tok %d: sum %llu, want %llu",
+						  sr, op, k, (unsigned long long)u64of(&res.outflow),
+						  (unsigned long long)u64of(&sum));
+					bad = true;
+				}
+			}
+		}
+		{
+			const det_outflow_stats_t *st = det_outflow_stats(&d);
+			CHECK_EQ_INT(st->logs_duplicate, m.dup);
+			CHECK_EQ_INT(st->logs_stale, m.stale);
+			CHECK_EQ_INT(st->removed_unknown, m.unknown);
+			CHECK_EQ_INT(st->logs_taken_back, m.taken);
+			CHECK_EQ_INT(st->time_backwards, m.back);
+			CHECK_EQ_INT(st->logs_forgotten, m.forgotten);
+			forgotten += st->logs_forgotten;
+			/* each remembered log takes one number; a part is
+			 * ceil(cap / 2) of them */
+			parts += st->logs_counted / ((cap + 1) / 2);
+		}
+		mismatched += bad;
+		det_outflow_release(&d);
+	}
+	printf("    %d series of %d events, rings of 1..%d logs: %llu forgotten, "
+	       "%llu found again, %llu index parts used; %d mismatched\n", series, MR_OPS,
+	       MR_RING, (unsigned long long)forgotten, (unsigned long long)found,
+	       (unsigned long long)parts, mismatched);
+	CHECK_EQ_INT(mismatched, 0);
+	CHECK(forgotten > 1000 && found > 10000 && parts > 10000);
+}
+
 /* A trip depends on the window's sum only: the same payments split into
  * 1..8 transfers at the same instants give the same verdicts, and the
  * verdict flips exactly where the running sum reaches the limit. */
@@ -767,9 +1051,11 @@ int main(void)
 	RUN(test_equal_and_out_of_order_times);
 	RUN(test_removed_and_duplicates);
 	RUN(test_ignored_and_malformed);
+	RUN(test_amount_text);
 	RUN(test_eth_balance);
 	RUN(test_base_at_window_start);
 	RUN(test_random_vs_reference);
 	RUN(test_split_invariance);
+	RUN(test_remembered_vs_model);
 	return t_done();
 }

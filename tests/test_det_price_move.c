@@ -4,6 +4,10 @@
  * the window, equal timestamps, invalid and out-of-order ticks), against a
  * plain O(n^2) window scan on 10,000 random series, and the band property:
  * a series that stays inside a band narrower than the threshold never trips.
+ * Then long windows: a day of ticks every second, deques growing from their
+ * starting 64 entries past a million mid-run, the hard cap's time
+ * resolution on random series (all against a plain scan of the window as
+ * the header defines it), and a growth the allocator refuses.
  */
 #include <math.h>
 #include <string.h>
@@ -13,6 +17,25 @@
 
 #define RNG_SEED 0x9E3779B97F4A7C15ull
 #include "tests/rng.h"
+
+/*
+ * A malloc that can be told to fail, to reach the detector's answer to a
+ * refused growth.  It forwards to glibc's own entry point, as the benches'
+ * allocation counter does; under AddressSanitizer, which owns the
+ * allocator, there is none and that test is skipped.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define CAN_FAIL_MALLOC 0
+#else
+#define CAN_FAIL_MALLOC 1
+static int fail_malloc;
+extern void *__libc_malloc(size_t n);
+
+void *malloc(size_t n)
+{
+	return fail_malloc ? NULL : __libc_malloc(n);
+}
+#endif
 
 static config_trigger_t cfg_of(uint64_t window_ms, double thr,
 			       config_direction_t dir)
@@ -39,11 +62,41 @@ static void test_init_errors(void)
 	c = cfg_of(1000, 5, CONFIG_DIR_BOTH);
 	c.kind = CONFIG_TRIGGER_DEPEG;
 	CHECK_ERR(det_price_move_init(&d, &c, 0), KERR_ARG);
-	c = cfg_of((uint64_t)DET_PRICE_MOVE_MAX_WINDOW_MS + 1, 5, CONFIG_DIR_BOTH);
-	CHECK_ERR(det_price_move_init(&d, &c, 0), KERR_NUM_RANGE);
-	c = cfg_of(DET_PRICE_MOVE_MAX_WINDOW_MS, 5, CONFIG_DIR_BOTH);
-	CHECK_OK(det_price_move_init(&d, &c, 0));
+	c = cfg_of(1000, 5, CONFIG_DIR_BOTH);
+	CHECK_ERR(det_price_move_init_cap(&d, &c, 0, 1), KERR_ARG);
 	det_price_move_release(&d);
+}
+
+/* Any window initialises, small; the resolution is as documented. */
+static void test_long_windows_init(void)
+{
+	static const struct {
+		uint64_t window_ms, res_ms;
+	} cases[] = {
+		{ 1, 1 },
+		{ 3600000, 1 },                     /* etc/liquidator.cfg */
+		{ (1u << 24) - 1, 1 },              /* 4.66 h: still exact */
+		{ 1u << 24, 2 },
+		{ 86400000, 6 },                    /* a day */
+		{ 30ull * 86400000, 155 },          /* 30 days */
+		{ UINT64_MAX, UINT64_MAX / ((1u << 24) - 1) + 1 },
+	};
+	det_price_move_t d;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		config_trigger_t c = cfg_of(cases[i].window_ms, 5, CONFIG_DIR_BOTH);
+		CHECK_OK(det_price_move_init(&d, &c, 0));
+		CHECK_EQ_INT(d.res_ms, cases[i].res_ms);
+		CHECK(d.max.cap <= DET_PRICE_MOVE_MIN_ENTRIES && d.min.cap <= DET_PRICE_MOVE_MIN_ENTRIES);
+		CHECK(d.max.limit <= DET_PRICE_MOVE_MAX_ENTRIES);
+		/* a tick at any time works, also near the clock's ends */
+		CHECK(!det_price_move_feed(&d, INT64_MIN + 5, 100, NULL));
+		CHECK(det_price_move_feed(&d, INT64_MIN + 6, 200, NULL));
+		CHECK(d.value == 100.0);
+		det_price_move_feed(&d, INT64_MAX, 100, NULL);
+		CHECK(d.value == (cases[i].window_ms == UINT64_MAX ? 50.0 : 0.0));
+		det_price_move_release(&d);
+	}
 }
 
 static void test_exact_threshold(void)
@@ -335,9 +388,276 @@ static void test_band_never_trips(void)
 	       "largest value/threshold %.4f\n", ticks, trips, maxv);
 }
 
+/* ---- long windows against a plain scan ---------------------------------- */
+
+/* The accepted ticks of a run, oldest first. */
+static tick_t *g_ticks;
+static size_t g_nticks;
+
+/*
+ * The header's definition, plainly: the window at the newest tick (time t)
+ * holds the ticks whose time s has floor(s / res) >= floor((t - window) /
+ * res), t - window taken as INT64_MIN when below it.  Times never go back,
+ * so the window is a suffix of the ticks: a binary search finds its start,
+ * and a scan its max and min.  Returns the direction's value.
+ */
+static int64_t ref_floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	return a % b != 0 && a < 0 ? q - 1 : q;
+}
+
+static double ref_value(uint64_t window, uint64_t res, config_direction_t dir)
+{
+	const tick_t *now = &g_ticks[g_nticks - 1];
+	int64_t lo_t = window > (uint64_t)INT64_MAX || now->t < INT64_MIN + (int64_t)window ?
+		       INT64_MIN : now->t - (int64_t)window;
+	int64_t oldest = ref_floor_div(lo_t, (int64_t)res);
+	size_t a = 0, b = g_nticks - 1;
+	double hi = now->p, lo = now->p, drop, rise;
+
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+		if (ref_floor_div(g_ticks[m].t, (int64_t)res) >= oldest)
+			b = m;
+		else
+			a = m + 1;
+	}
+	for (size_t j = a; j < g_nticks; j++) {
+		hi = g_ticks[j].p > hi ? g_ticks[j].p : hi;
+		lo = g_ticks[j].p < lo ? g_ticks[j].p : lo;
+	}
+	drop = (hi - now->p) / hi * 100.0;
+	rise = (now->p - lo) / lo * 100.0;
+	return dir == CONFIG_DIR_DOWN ? drop : dir == CONFIG_DIR_UP ? rise :
+	       (drop > rise ? drop : rise);
+}
+
+/* Feed one tick to d and to the reference's list. */
+static bool feed_ref(det_price_move_t *d, int64_t t, double p)
+{
+	g_ticks[g_nticks].t = t;
+	g_ticks[g_nticks].p = p;
+	g_nticks++;
+	return det_price_move_feed(d, t, p, NULL);
+}
+
+/* A 24-hour window with a tick every second: 86,400 ticks in the window
+ * (86,401 with both ends), a day falling at every tick so the max deque
+ * holds all of them, then trends and noise for half a day more. */
+static void test_day_window(void)
+{
+	const uint64_t day = 86400000;
+	const size_t n = 86400 * 3 / 2 + 20000;
+	det_price_move_t d;
+	config_trigger_t c = cfg_of(day, 5, CONFIG_DIR_BOTH);
+	double p = 2000;
+	size_t checked = 0, deepest = 0, mism = 0;
+	int trips = 0;
+
+	g_ticks = calloc(n, sizeof *g_ticks);
+	g_nticks = 0;
+	CHECK_OK(det_price_move_init(&d, &c, 0));
+	CHECK_EQ_INT(d.res_ms, 6);
+	for (size_t i = 0; i < n; i++) {
+		int64_t t = 1700000000000 + (int64_t)i * 1000;
+		if (i < 90000)
+			p *= 1 - 1e-6 * (1 + rnd01());              /* strictly falling */
+		else if (i < 110000)
+			p *= exp(1e-5 + 4e-4 * (rnd01() - 0.5));    /* rising, noisy */
+		else
+			p *= exp(4e-4 * (rnd01() - 0.5));
+		trips += feed_ref(&d, t, p);
+		if (d.max.len > deepest)
+			deepest = d.max.len;
+		if (i % 31 == 0 || i + 1 == n || (i >= 86395 && i <= 86405)) {
+			double want = ref_value(day, 1, CONFIG_DIR_BOTH);
+			checked++;
+			if (d.value != want && mism++ < 5)
+				printf("    tick %zu: got %.17g want %.17g\n", i, d.value, want);
+		}
+	}
+	CHECK_EQ_INT(mism, 0);
+	CHECK_EQ_INT(deepest, 86401);
+	CHECK(d.max.cap >= 86401 && d.max.cap < 2 * 86401);
+	CHECK(trips > 1000);
+	printf("    %zu ticks, %zu checked against the scan, deepest deque %zu, %d trips, "
+	       "%zu mismatches\n", n, checked, deepest, trips, mism);
+	det_price_move_release(&d);
+	free(g_ticks);
+}
+
+/* Deques that grow from 64 entries past a million in the middle of a run,
+ * their rings wrapped around when they grow. */
+static void test_growth_mid_run(void)
+{
+	const uint64_t window = 1200000;
+	const size_t n = 30000 + 1250000 + 30000;
+	det_price_move_t d;
+	config_trigger_t c = cfg_of(window, 5, CONFIG_DIR_BOTH);
+	double p = 100;
+	int64_t t = 1700000000000;
+	size_t checked = 0, growths = 0, wrapped = 0, mism = 0, deepest = 0;
+
+	g_ticks = calloc(n, sizeof *g_ticks);
+	g_nticks = 0;
+	CHECK_OK(det_price_move_init(&d, &c, 0));
+	CHECK_EQ_INT(d.max.cap, 64);
+	for (size_t i = 0; i < n; i++) {
+		size_t cap_max = d.max.cap, cap_min = d.min.cap;
+		bool was_wrapped = d.max.head + d.max.len > d.max.cap ||
+				   d.min.head + d.min.len > d.min.cap;
+		if (i < 30000) {
+			t += 1 + (int64_t)(rnd() % 3);
+			p *= exp(2e-3 * (rnd01() - 0.5));
+		} else if (i < 30000 + 1250000) {
+			t += 1;
+			p *= 1 - 1e-7 * (1 + rnd01());              /* strictly falling */
+		} else {
+			t += (int64_t)(rnd() % 3);
+			p *= 1 + 1e-6 * (1 + rnd01());              /* strictly rising */
+		}
+		feed_ref(&d, t, p);
+		if (d.max.len > deepest)
+			deepest = d.max.len;
+		if (d.max.cap != cap_max || d.min.cap != cap_min) {
+			growths++;
+			wrapped += was_wrapped;
+		}
+		if (i % 5003 == 0 || d.max.cap != cap_max || d.min.cap != cap_min ||
+		    i + 1 == n) {
+			double want = ref_value(window, 1, CONFIG_DIR_BOTH);
+			checked++;
+			if (d.value != want && mism++ < 5)
+				printf("    tick %zu: got %.17g want %.17g\n", i, d.value, want);
+		}
+	}
+	CHECK_EQ_INT(mism, 0);
+	CHECK(deepest > 1000000);
+	CHECK(growths >= 15);
+	CHECK(wrapped >= 1);
+	printf("    %zu ticks, deepest deque %zu (from 64 entries: %zu growths, %zu of a "
+	       "wrapped ring), %zu checked against the scan, %zu mismatches\n",
+	       n, deepest, growths, wrapped, checked, mism);
+	det_price_move_release(&d);
+	free(g_ticks);
+}
+
+/*
+ * The hard cap on random series, with caps small enough that windows run
+ * far past them: every tick's value equals the scan of the window at
+ * res_ms, no deque ever holds more than the cap, and the value is never
+ * below the exact window's (the stretch can only add older ticks).
+ */
+static void test_cap_rule(void)
+{
+	static const size_t caps[] = { 2, 3, 5, 16, 64, 100 };
+	size_t full = 0, stretched = 0, ticks = 0, mism = 0, below = 0, over = 0;
+
+	g_ticks = calloc(MAXN, sizeof *g_ticks);
+	for (int series = 0; series < 3000; series++) {
+		size_t cap = caps[rnd() % (sizeof caps / sizeof caps[0])];
+		uint64_t span = rnd() % 2 ? 200 : 20000;
+		uint64_t window = 1 + rnd() % span;
+		config_direction_t dir = (config_direction_t)(rnd() % 3);
+		config_trigger_t c = cfg_of(window, 0.5 + 5 * rnd01(), dir);
+		det_price_move_t d;
+		int64_t t = (int64_t)(rnd() % 1000000) - 500000;
+		double p = 100, trend = 0;
+		int n = 1 + (int)(rnd() % MAXN);
+
+		if (det_price_move_init_cap(&d, &c, 0, cap) != KERR_OK) {
+			CHECK(0);
+			break;
+		}
+		CHECK_EQ_INT(d.res_ms, window <= cap - 1 ? 1 : (window + cap - 2) / (cap - 1));
+		g_nticks = 0;
+		for (int i = 0; i < n; i++) {
+			uint64_t r = rnd() % 100;
+			double want, exact;
+			if (r < 5)
+				trend = 0.01 * (rnd01() - 0.5);     /* a new trend */
+			t += r < 15 ? 0 : r < 97 ? (int64_t)(rnd() % (window / 8 + 2)) :
+			     (int64_t)(window + rnd() % 1000);
+			p *= exp(trend + 0.004 * (rnd01() - 0.5));
+			feed_ref(&d, t, p);
+			ticks++;
+			want = ref_value(window, d.res_ms, dir);
+			exact = ref_value(window, 1, dir);
+			stretched += want != exact;
+			below += d.value < exact;
+			full += d.max.len == cap || d.min.len == cap;
+			over += d.max.len > cap || d.min.len > cap;
+			if ((d.value != want || d.cond != (want >= d.threshold)) && mism++ < 5)
+				printf("    series %d tick %d: got %.17g want %.17g\n",
+				       series, i, d.value, want);
+		}
+		det_price_move_release(&d);
+	}
+	free(g_ticks);
+	CHECK_EQ_INT(mism, 0);
+	CHECK_EQ_INT(below, 0);
+	CHECK_EQ_INT(over, 0);
+	CHECK(full > 1000 && stretched > 100);
+	printf("    3000 series, %zu ticks: %zu at a full deque, %zu where the stretch "
+	       "added a tick; %zu over the cap, %zu below the exact value, %zu mismatches\n",
+	       ticks, full, stretched, over, below, mism);
+}
+
+/* A growth the allocator refuses merges the tick into the newest entry:
+ * nothing is dropped, values are never below the exact window's, and once
+ * the merged entry has left the window everything is exact again.  The
+ * window needs 101 entries of a falling series (one tick per ms); the ring
+ * has 64 and may not grow for ticks 64..163, so ticks 64..100 are merged
+ * into one entry (from 101 on, each tick's expiry makes room), which holds
+ * tick 63's price until tick 100's expiry: the window's max from tick 164
+ * (when it reaches the front) to 200, above the exact one. */
+static void test_refused_growth(void)
+{
+#if CAN_FAIL_MALLOC
+	const uint64_t window = 100;
+	det_price_move_t d;
+	config_trigger_t c = cfg_of(window, 5, CONFIG_DIR_BOTH);
+	double p = 100;
+	int64_t t = 0;
+	size_t below = 0, larger = 0, exact_after = 0;
+
+	g_ticks = calloc(1000, sizeof *g_ticks);
+	g_nticks = 0;
+	CHECK_OK(det_price_move_init(&d, &c, 0));
+	for (; t < 64; t++)
+		feed_ref(&d, t, p *= 0.999);
+	CHECK_EQ_INT(d.max.cap, 64);
+	fail_malloc = 1;
+	for (; t < 1000; t++) {
+		double exact;
+		if (t == 164)
+			fail_malloc = 0;
+		feed_ref(&d, t, p *= 0.999);
+		exact = ref_value(window, 1, CONFIG_DIR_BOTH);
+		below += d.value < exact;
+		larger += d.value > exact;
+		exact_after += t > 200 && d.value == exact;
+	}
+	fail_malloc = 0;
+	CHECK_EQ_INT(d.merged, 37);
+	CHECK_EQ_INT(d.stats.accepted, 1000);
+	CHECK_EQ_INT(below, 0);
+	CHECK_EQ_INT(larger, 37);
+	CHECK_EQ_INT(exact_after, 1000 - 201);
+	printf("    %llu ticks merged: %zu valued above the exact window (%zu below), "
+	       "%zu exact after it\n", (unsigned long long)d.merged, larger, below, exact_after);
+	det_price_move_release(&d);
+	free(g_ticks);
+#else
+	printf("    skipped: the allocator belongs to AddressSanitizer\n");
+#endif
+}
+
 int main(void)
 {
 	RUN(test_init_errors);
+	RUN(test_long_windows_init);
 	RUN(test_exact_threshold);
 	RUN(test_directions);
 	RUN(test_window_edges_and_gaps);
@@ -346,5 +666,9 @@ int main(void)
 	RUN(test_confirm_cooldown);
 	RUN(test_reference_random);
 	RUN(test_band_never_trips);
+	RUN(test_day_window);
+	RUN(test_growth_mid_run);
+	RUN(test_cap_rule);
+	RUN(test_refused_growth);
 	return t_done();
 }
