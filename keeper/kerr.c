@@ -20,6 +20,7 @@ const char *kerr_str(kerr_t err)
 	case KERR_FULL: return "a bounded table is full";
 	case KERR_STATE_INVALID: return "the state file breaks its format";
 	case KERR_IMPORT_INVALID: return "the price file breaks its format";
+	case KERR_IN_FLIGHT: return "a transaction for this action is already in flight";
 	case KERR_HEX_PREFIX: return "missing 0x prefix";
 	case KERR_HEX_ODD: return "odd number of hex digits where bytes are meant";
 	case KERR_HEX_CHAR: return "character that is not a hex digit";
@@ -93,6 +94,7 @@ const char *kerr_name(kerr_t err)
 	case KERR_FULL: return "KERR_FULL";
 	case KERR_STATE_INVALID: return "KERR_STATE_INVALID";
 	case KERR_IMPORT_INVALID: return "KERR_IMPORT_INVALID";
+	case KERR_IN_FLIGHT: return "KERR_IN_FLIGHT";
 	case KERR_HEX_PREFIX: return "KERR_HEX_PREFIX";
 	case KERR_HEX_ODD: return "KERR_HEX_ODD";
 	case KERR_HEX_CHAR: return "KERR_HEX_CHAR";

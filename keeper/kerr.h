@@ -26,6 +26,7 @@ typedef enum {
 	KERR_FULL = 10,         /* a bounded table is full */
 	KERR_STATE_INVALID = 11,/* the state file breaks its format */
 	KERR_IMPORT_INVALID = 12,/* a price file to import breaks its format */
+	KERR_IN_FLIGHT = 13,    /* a transaction for this action is already in flight */
 
 	/* hex and numbers: 50..99 */
 	KERR_HEX_PREFIX = 50,   /* missing 0x prefix */

@@ -23,8 +23,13 @@
  *     transactions below the new counter are re-broadcast by the tracker
  *     (the node may have dropped them; the same bytes refill the same
  *     nonce).  Those above it are stranded behind a hole no transaction
- *     of ours fills -- the jam -- and the tracker re-signs them, in nonce
- *     order, with fresh nonces from nonce_take(), which closes the hole.
+ *     of ours fills -- the jam.  The hole must be closed, and closed with
+ *     something harmless: the node keeps the stranded transaction queued
+ *     and mines it the moment the hole closes, so re-signing its content
+ *     at a fresh nonce would land it twice.  keeper/tracker.h fills each
+ *     hole with a transaction calling a guard view (a no-op), taking its
+ *     nonce from nonce_take() and observing again with the filler counted
+ *     as ours, which moves the counter past the stranded ones.
  *
  * Pure: the caller does the RPC calls and hands the numbers in.
  */
@@ -64,7 +69,7 @@ size_t nonce_observe(nonce_t *n, uint64_t latest, uint64_t pending,
 		     const uint64_t *ours, size_t nours);
 
 /* After nonce_observe(): whether our in-flight transaction with this nonce
- * sits above a hole and must be re-signed with a fresh nonce. */
+ * sits above a hole that must be filled (rule 3). */
 bool nonce_stranded(const nonce_t *n, uint64_t nonce);
 
 /* The nonce for a new transaction (and count it taken).  KERR_NONCE_SYNC

@@ -129,23 +129,39 @@ static void test_jam(void)
 	CHECK_EQ_INT(n.next, 0);
 	CHECK(nonce_stranded(&n, 3));
 	CHECK_EQ_INT(n.synced_down, 1);
-	/* The tracker re-signs the stranded pause with a fresh nonce: 0.  It
-	 * is mined on the next block; the stale 3 in the pool is harmless. */
-	CHECK_OK(nonce_take(&n, &v));
-	CHECK_EQ_INT(v, 0);
-	nd.pool[v] = true;
+	/* The tracker fills the hole with no-op transactions (0, 1, 2),
+	 * observing with each filler counted as ours; the counter then moves
+	 * past the stranded pause, which the node mines with the fillers:
+	 * one pause, the original one. */
+	{
+		uint64_t all[4] = { 3 };
+		size_t k = 1;
+
+		while (nonce_stranded(&n, 3)) {
+			CHECK_OK(nonce_take(&n, &v));
+			nd.pool[v] = true;
+			all[k++] = v;
+			nonce_observe(&n, nd.mined, pending_count(&nd), all, k);
+			if (k == 4)
+				break;
+		}
+		CHECK_EQ_INT(k, 4);
+		CHECK_EQ_INT(n.next, 4);
+	}
 	mine(&nd);
-	CHECK_EQ_INT(nd.mined, 1);
+	CHECK_EQ_INT(nd.mined, 4);
 	printf("    jam: counter 4 ahead of a chain at 0, pause at nonce 3 stuck -> resynced to 0, "
-	       "pause re-signed at 0 and mined (chain at %llu)\n", (unsigned long long)nd.mined);
+	       "hole filled with 3 no-ops, the pause mined once (chain at %llu)\n",
+	       (unsigned long long)nd.mined);
 }
 
 /* Random walk: sends accepted or rejected, node drops, outside spends,
  * crashes that lose a counted nonce.  On each head keeper observes,
- * re-broadcasts its in-flight transactions below the counter and re-signs
- * the stranded ones; then the counter is never below the chain's mined
- * count, and every nonce from the mined count up to the counter is in the
- * pool: no hole for the next transaction to wait behind. */
+ * re-broadcasts its in-flight transactions below the counter and fills the
+ * holes below stranded ones with no-ops (rule 3); then the counter is
+ * never below the chain's mined count, every nonce from the mined count up
+ * to the counter is in the pool (no hole for the next transaction to wait
+ * behind), and no stranded transaction is left. */
 static void test_random_walk(void)
 {
 	int round, bad = 0, steps = 0, stranded_total = 0;
@@ -199,16 +215,27 @@ static void test_random_walk(void)
 				stranded_total += (int)nonce_observe(&n, nd.mined, pending_count(&nd),
 								     list, nl);
 				steps++;
-				/* Re-broadcast below the counter, re-sign above it. */
+				/* Re-broadcast below the counter; fill the holes
+				 * under stranded ones, observing after each. */
 				for (k = 0; k < nl; k++)
 					if (!nonce_stranded(&n, list[k]))
 						nd.pool[list[k]] = true;
 				for (k = 0; k < nl; k++)
-					if (nonce_stranded(&n, list[k]) && nonce_take(&n, &v) == KERR_OK &&
-					    v < 64) {
-						ours[list[k]] = false;
-						nd.pool[v] = ours[v] = true;
+					while (nonce_stranded(&n, list[k]) && nl < 64 &&
+					       nonce_take(&n, &v) == KERR_OK && v < 64) {
+						nd.pool[v] = ours[v] = true;   /* a no-op filler */
+						list[nl++] = v;
+						nd.pool[list[k]] = true;
+						nonce_observe(&n, nd.mined, pending_count(&nd), list, nl);
 					}
+				/* What the fills released is below the counter now:
+				 * re-broadcast it too. */
+				for (k = 0; k < nl; k++)
+					if (!nonce_stranded(&n, list[k]))
+						nd.pool[list[k]] = true;
+				for (k = 0; k < nl; k++)
+					if (nonce_stranded(&n, list[k]))
+						bad++;
 				if (n.next < nd.mined)
 					bad++;
 				for (k = nd.mined; k < n.next && k < 64; k++)
@@ -217,7 +244,7 @@ static void test_random_walk(void)
 			}
 		}
 	}
-	printf("    random walk: 2000 runs, %d heads, %d stranded transactions re-signed, "
+	printf("    random walk: 2000 runs, %d heads, %d stranded transactions released by fills, "
 	       "%d holes or counters behind the chain\n", steps, stranded_total, bad);
 	CHECK_EQ_INT(bad, 0);
 }
