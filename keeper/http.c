@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -68,6 +69,8 @@ struct slot {
 	char *resp;             /* the answer, NUL-terminated */
 	size_t resp_len, resp_cap;
 	char errbuf[CURL_ERROR_SIZE];
+	struct curl_slist *xhdr; /* http_post_ex: the shared headers plus
+				    this request's, or NULL */
 };
 
 struct http {
@@ -86,6 +89,17 @@ struct http {
 };
 
 static void reap(struct http *h);
+
+/* Back to the shared header list once a request with its own has left
+ * curl (or never entered it). */
+static void drop_headers(struct slot *sl)
+{
+	if (!sl->xhdr)
+		return;
+	curl_easy_setopt(sl->easy, CURLOPT_HTTPHEADER, sl->h->headers);
+	curl_slist_free_all(sl->xhdr);
+	sl->xhdr = NULL;
+}
 
 /* ---- sockets */
 
@@ -392,6 +406,7 @@ static void finish(struct slot *sl, CURLcode rc)
 		h->st.status++;
 	else
 		h->st.failed++;
+	drop_headers(sl);
 	/* The slot is free before the callback, which may post again. */
 	sl->busy = false;
 	sl->done = NULL;
@@ -556,6 +571,7 @@ void http_destroy(http_t *h)
 	for (uint32_t i = 0; h->slots && i < h->n_slots; i++) {
 		if (h->slots[i].easy)
 			curl_easy_cleanup(h->slots[i].easy);
+		curl_slist_free_all(h->slots[i].xhdr);
 		free(h->slots[i].req);
 		free(h->slots[i].resp);
 	}
@@ -577,16 +593,85 @@ void http_destroy(http_t *h)
 	curl_global_cleanup();
 }
 
+static bool header_ok(const http_header_t *hd)
+{
+	static const char *const ours[] = { "Content-Type", "Content-Length",
+					    "Expect", "Host", "Transfer-Encoding" };
+	size_t nl, vl;
+
+	if (!hd->name || !hd->value)
+		return false;
+	nl = strlen(hd->name);
+	vl = strlen(hd->value);
+	if (!nl || nl + 2 + vl > HTTP_HEADER_MAX)
+		return false;
+	for (size_t i = 0; i < nl; i++) {
+		unsigned char c = (unsigned char)hd->name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c)))
+			return false;
+	}
+	for (size_t i = 0; i < vl; i++) {
+		unsigned char c = (unsigned char)hd->value[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return false;
+	}
+	for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+		if (!strcasecmp(hd->name, ours[i]))
+			return false;
+	return true;
+}
+
+/* The shared list plus the request's own lines, as one new list. */
+static kerr_t build_headers(const struct http *h, const http_header_t *hd,
+			    size_t n, struct curl_slist **out)
+{
+	struct curl_slist *l = NULL, *t;
+	char line[HTTP_HEADER_MAX + 1];
+
+	*out = NULL;
+	for (const struct curl_slist *c = h->headers; c; c = c->next) {
+		if (!(t = curl_slist_append(l, c->data)))
+			goto nomem;
+		l = t;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(line, sizeof line, "%s: %s", hd[i].name, hd[i].value);
+		if (!(t = curl_slist_append(l, line)))
+			goto nomem;
+		l = t;
+	}
+	*out = l;
+	return KERR_OK;
+nomem:
+	curl_slist_free_all(l);
+	return KERR_NOMEM;
+}
+
 kerr_t http_post(http_t *h, const char *url, const char *body, size_t len,
 		 uint32_t timeout_ms, unsigned flags, http_done_fn done, void *ctx)
+{
+	return http_post_ex(h, url, body, len, NULL, 0, timeout_ms, flags,
+			    done, ctx);
+}
+
+kerr_t http_post_ex(http_t *h, const char *url, const char *body, size_t len,
+		    const http_header_t *headers, size_t n, uint32_t timeout_ms,
+		    unsigned flags, http_done_fn done, void *ctx)
 {
 	struct slot *sl = NULL;
 	kerr_t err;
 
 	if (!h || !url || (!body && len) || !done || !timeout_ms ||
 	    (flags & ~HTTP_F_RETRY) ||
-	    (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
+	    (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) ||
+	    n > HTTP_MAX_HEADERS || (n && !headers))
 		return KERR_ARG;
+	for (size_t i = 0; i < n; i++)
+		if (!header_ok(&headers[i]))
+			return KERR_ARG;
 	if (len > h->max_request)
 		return KERR_TOO_LONG;
 	for (uint32_t i = 0; i < h->n_slots; i++) {
@@ -617,6 +702,11 @@ kerr_t http_post(http_t *h, const char *url, const char *body, size_t len,
 		memcpy(sl->req, body, len);
 	if (curl_easy_setopt(sl->easy, CURLOPT_URL, url) != CURLE_OK)
 		return KERR_NOMEM;
+	if (n) {
+		if ((err = build_headers(h, headers, n, &sl->xhdr)))
+			return err;
+		curl_easy_setopt(sl->easy, CURLOPT_HTTPHEADER, sl->xhdr);
+	}
 	curl_easy_setopt(sl->easy, CURLOPT_POSTFIELDS, sl->req);
 	curl_easy_setopt(sl->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	sl->flags = flags;
@@ -627,8 +717,10 @@ kerr_t http_post(http_t *h, const char *url, const char *body, size_t len,
 	sl->ctx = ctx;
 	sl->start_ns = loop_now_ns(h->loop);
 	err = start(sl, timeout_ms, false);
-	if (err)
+	if (err) {
+		drop_headers(sl);
 		return err;
+	}
 	sl->busy = true;
 	h->inflight++;
 	h->st.requests++;

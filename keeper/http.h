@@ -129,6 +129,34 @@ kerr_t http_post(http_t *h, const char *url, const char *body, size_t len,
 		 uint32_t timeout_ms, unsigned flags, http_done_fn done,
 		 void *ctx);
 
+/* A request header of http_post_ex(): sent as "name: value". */
+typedef struct http_header {
+	const char *name;
+	const char *value;
+} http_header_t;
+
+/* Extra headers one request may carry. */
+#define HTTP_MAX_HEADERS 8
+/* Longest "name: value" line accepted. */
+#define HTTP_HEADER_MAX 1024
+
+/*
+ * http_post() with n extra request headers (n <= HTTP_MAX_HEADERS, headers
+ * may be NULL when n is 0), for endpoints that authenticate requests, such
+ * as a Flashbots relay's X-Flashbots-Signature.  The header strings are
+ * copied, so they may be freed when this returns.  A name is 1.. token
+ * characters (RFC 9110: letters, digits and !#$%&'*+-.^_`|~); a value has
+ * no control character (CR or LF would let it smuggle in another header).
+ * Content-Type, Content-Length, Expect, Host and Transfer-Encoding are
+ * this module's to set and are refused, as is a line longer than
+ * HTTP_HEADER_MAX.  Such a request costs one allocation of its header list
+ * (freed when it ends), unlike a plain http_post().  Returns what
+ * http_post() returns, KERR_ARG for a header breaking these rules.
+ */
+kerr_t http_post_ex(http_t *h, const char *url, const char *body, size_t len,
+		    const http_header_t *headers, size_t n, uint32_t timeout_ms,
+		    unsigned flags, http_done_fn done, void *ctx);
+
 /* Requests in flight now. */
 uint32_t http_inflight(const http_t *h);
 

@@ -297,16 +297,33 @@ kerr_t loop_listen(loop_t *loop, const char *name, const char *iface,
 		   int port, const struct lws_protocols *protocols,
 		   int *bound_port)
 {
+	loop_listen_opts_t o;
+
+	memset(&o, 0, sizeof o);
+	o.name = name;
+	o.iface = iface;
+	o.port = port;
+	o.protocols = protocols;
+	return loop_listen_opts(loop, &o, bound_port);
+}
+
+kerr_t loop_listen_opts(loop_t *loop, const loop_listen_opts_t *o,
+			int *bound_port)
+{
 	struct lws_context_creation_info info;
 	struct lws_vhost *vh;
 
-	if (!loop || !name || !protocols || port < 0 || port > 65535)
+	if (!loop || !o || !o->name || !o->protocols || o->port < 0 ||
+	    o->port > 65535)
 		return KERR_ARG;
 	memset(&info, 0, sizeof info);
-	info.vhost_name = name;
-	info.iface = iface;
-	info.port = port;
-	info.protocols = protocols;
+	info.vhost_name = o->name;
+	info.iface = o->iface;
+	info.port = o->port;
+	info.protocols = o->protocols;
+	info.user = o->user;
+	info.finalize = o->finalize;
+	info.finalize_arg = o->finalize_arg;
 	vh = lws_create_vhost(loop->ctx, &info);
 	if (!vh)
 		return KERR_IO;

@@ -159,4 +159,26 @@ kerr_t loop_listen(loop_t *loop, const char *name, const char *iface,
 		   int port, const struct lws_protocols *protocols,
 		   int *bound_port);
 
+/*
+ * A server vhost for loop_listen_opts(): loop_listen()'s arguments, and
+ * lws's per-vhost user pointer and finalizer, for a server whose per-vhost
+ * state must live exactly as long as the vhost.  lws keeps name and iface
+ * (not copies), so they too must live until finalize runs.
+ */
+typedef struct loop_listen_opts {
+	const char *name;
+	const char *iface;      /* NULL: every interface */
+	int port;               /* 0: the kernel chooses */
+	const struct lws_protocols *protocols; /* as for loop_listen() */
+	void *user;             /* lws_vhost_user() of the vhost */
+	/* NULL, or run just before lws frees the vhost: at loop_destroy(), or
+	 * inside a loop_listen_opts() that fails once lws made the vhost. */
+	void (*finalize)(struct lws_vhost *vh, void *arg);
+	void *finalize_arg;
+} loop_listen_opts_t;
+
+/* loop_listen() with the options above; the same results. */
+kerr_t loop_listen_opts(loop_t *loop, const loop_listen_opts_t *o,
+			int *bound_port);
+
 #endif
