@@ -131,3 +131,59 @@ $(BUILD)/proto/loop_%: tests/proto/loop_%.c tests/proto/proto.c tests/proto/prot
 proto-run: proto
 	@BUILD=$(BUILD) sh tests/proto/run.sh
 # ---- end proto
+
+# ---- fuzz: harnesses of keeper issue 8 (tests/fuzz/README.md)
+# Every tests/fuzz/fuzz_*.c is one libFuzzer harness.  `make test` also
+# builds each with the plain-C replay driver (this build's compiler and
+# flags, into $(BUILD)/fuzz/), and tests/t_fuzz_corpus.sh replays the corpus
+# through them.  `make fuzz [FUZZ_SECONDS=300] [FUZZ_JOBS=2]
+# [FUZZ_TARGETS="fuzz_rlp ..."]` installs clang and libFuzzer if missing,
+# builds the library and harnesses with -fsanitize=fuzzer,address,undefined
+# into build/libfuzzer/, runs each harness for FUZZ_SECONDS on its corpus
+# (FUZZ_JOBS at a time) and prints the executions and crashes of each; crash
+# inputs are kept in tests/fuzz/crashes/ (ignored by git).
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
+FUZZ_REPLAY_BIN := $(addprefix $(BUILD)/fuzz/,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 300
+FUZZ_JOBS ?= 2
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_CC ?= clang
+FUZZ_DIR := build/libfuzzer
+# The commands (cmd_*.c) are no harness's business: leaving them out keeps
+# the fuzz build independent of front-end work in progress.
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(filter-out keeper/cmd_%.c,$(LIB_SRC)))
+FUZZ_BIN := $(addprefix $(FUZZ_DIR)/bin/,$(FUZZ_NAMES))
+FUZZ_WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+FUZZ_CFLAGS = -std=c11 -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
+	$(FUZZ_WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -I. $(PKG_CFLAGS)
+
+.PHONY: fuzz fuzz-bin fuzz-replay
+test-run: $(FUZZ_REPLAY_BIN)
+fuzz-replay: $(FUZZ_REPLAY_BIN)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c tests/fuzz/fuzz.h $(BUILD)/libkeeper.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/driver.c $(BUILD)/libkeeper.a $(LDLIBS_ALL)
+
+fuzz: deps
+	@sh tests/fuzz/deps.sh
+	@$(MAKE) --no-print-directory fuzz-bin
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_DIR=$(FUZZ_DIR) \
+		sh tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+fuzz-bin: $(FUZZ_BIN)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/libkeeper.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/bin/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libkeeper.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
+		$(FUZZ_DIR)/libkeeper.a $(LDLIBS_ALL)
+# ---- end fuzz

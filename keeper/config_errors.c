@@ -11,6 +11,7 @@
  */
 #include "keeper/config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,11 +55,58 @@ kerr_t config_load_report(const char *path, config_keeper_t **out, FILE *f)
 	return err;
 }
 
+/*
+ * Messages quote the config's own strings, which may hold newlines and
+ * other control bytes ("ws = \"a<newline>b\""); written as they are, one
+ * message would print as several lines, the later ones without FILE:LINE,
+ * and a crafted string could pass for a message of its own.  So control
+ * bytes are written as C escapes (\n, \t, \r, \xNN) into out, which must
+ * hold 4 * strlen(in) + 1 bytes.
+ */
+static bool is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+static bool has_controls(const char *s)
+{
+	for (; *s; s++)
+		if (is_control((unsigned char)*s))
+			return true;
+	return false;
+}
+
+static void escape_controls(char *out, const char *in)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (; *in; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (!is_control(c)) {
+			*out++ = (char)c;
+			continue;
+		}
+		*out++ = '\\';
+		if (c == '\n') {
+			*out++ = 'n';
+		} else if (c == '\t') {
+			*out++ = 't';
+		} else if (c == '\r') {
+			*out++ = 'r';
+		} else {
+			*out++ = 'x';
+			*out++ = hex[c >> 4];
+			*out++ = hex[c & 15];
+		}
+	}
+	*out = 0;
+}
+
 void config_errors_add(config_errors_t *e, const char *file, unsigned line,
 		       const char *text)
 {
 	size_t n = strlen(file) + strlen(text) + 16;
-	char *msg, *f;
+	char *msg, *f, *esc;
 
 	if (!e)
 		return;
@@ -78,6 +126,18 @@ void config_errors_add(config_errors_t *e, const char *file, unsigned line,
 		snprintf(msg, n, "%s:%u: %s", file, line, text);
 	else
 		snprintf(msg, n, "%s: %s", file, text);
+	if (has_controls(msg)) {
+		esc = malloc(4 * strlen(msg) + 1);
+		if (!esc) {
+			free(msg);
+			free(f);
+			e->dropped++;
+			return;
+		}
+		escape_controls(esc, msg);
+		free(msg);
+		msg = esc;
+	}
 	e->msg[e->count] = msg;
 	e->file_[e->count] = f;
 	e->line_[e->count] = line;

@@ -94,7 +94,10 @@ kerr_t import_iso_ms(const char *s, size_t len, int64_t *out)
 			scale /= 10;
 		}
 	}
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 59 ||
+	/* Before 1970 the time is negative, and replay refuses a negative t:
+	 * a bar there would be written and then fail every line of the file. */
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
+	    mi > 59 || sec > 59 ||
 	    (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
 		return KERR_IMPORT_INVALID;
 	*out = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000 + ms;

@@ -73,7 +73,9 @@ kerr_t import_convert(import_format_t fmt, const char *buf, size_t len,
 /*
  * Milliseconds since the epoch of an ISO 8601 UTC time of the form
  * YYYY-MM-DDTHH:MM:SS[.fraction]Z (fraction of any length, truncated to
- * ms).  KERR_IMPORT_INVALID for anything else, including impossible dates.
+ * ms), from 1970 on.  KERR_IMPORT_INVALID for anything else, including
+ * impossible dates and years before 1970 (a negative time, which replay
+ * refuses).
  */
 kerr_t import_iso_ms(const char *s, size_t len, int64_t *out);
 

@@ -69,6 +69,10 @@ static void test_iso(void)
 	CHECK_OK(import_iso_ms("1970-01-01T00:00:00.5Z", 22, &ms));
 	CHECK(ms == 500);
 	CHECK_ERR(import_iso_ms("2021-02-29T00:00:00Z", 20, &ms), KERR_IMPORT_INVALID);
+	/* Before the epoch: a negative t, which replay refuses (found by
+	 * fuzz_import, tests/fuzz/corpus/fuzz_import/crash-iso-before-1970.txt). */
+	CHECK_ERR(import_iso_ms("1969-12-31T23:59:59Z", 20, &ms), KERR_IMPORT_INVALID);
+	CHECK_ERR(import_iso_ms("1010-03-12T00:00:00Z", 20, &ms), KERR_IMPORT_INVALID);
 	CHECK_ERR(import_iso_ms("2100-02-29T00:00:00Z", 20, &ms), KERR_IMPORT_INVALID);
 	CHECK_ERR(import_iso_ms("2020-13-01T00:00:00Z", 20, &ms), KERR_IMPORT_INVALID);
 	CHECK_ERR(import_iso_ms("2020-04-31T00:00:00Z", 20, &ms), KERR_IMPORT_INVALID);
