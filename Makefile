@@ -187,3 +187,17 @@ $(FUZZ_DIR)/bin/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libkeeper.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
 		$(FUZZ_DIR)/libkeeper.a $(LDLIBS_ALL)
 # ---- end fuzz
+
+# ---- backtest-shot: the Black Thursday backtest as a picture (issue 6)
+# `make backtest-shot` imports the 2020-03-12 ETH bars, replays them with
+# etc/backtest.cfg and the day's gas file into build/black-thursday.html and
+# screenshots it with Debian's headless chromium (installed if missing)
+# into build/black-thursday.png: tests/shot.sh.  Not part of `test`.
+.PHONY: backtest-shot
+backtest-shot: $(BUILD)/bin/keeper
+	@KEEPER=$(BUILD)/bin/keeper sh tests/shot.sh
+
+# test_record_replay_anvil runs the build's keeper (record, run --dry-run,
+# replay) against anvil and feedsrv.
+$(BUILD)/tests/test_record_replay_anvil: $(BUILD)/tests/feedsrv tests/feedsrv.h $(BUILD)/bin/keeper
+# ---- end backtest-shot

@@ -147,6 +147,11 @@ static void print_summary(const replay_t *r, const char *events)
 			}
 		printf("\n");
 	}
+	if (st.mempool_matched)
+		printf("mempool triggers: %llu matches of pending transactions, %llu not evaluated "
+		       "(simulate = true needs a node; a replay has none)\n",
+		       (unsigned long long)st.mempool_matched,
+		       (unsigned long long)st.mempool_unevaluated);
 	if (st.trips_dropped)
 		printf("%llu trips beyond the first %zu are counted but not listed\n",
 		       (unsigned long long)st.trips_dropped, (size_t)REPLAY_MAX_TRIPS);
@@ -238,12 +243,17 @@ int cmd_replay(int argc, char **argv)
 		}
 		goto done;
 	}
-	for (size_t i = 0; i < cfg->ntriggers; i++)
-		if (cfg->triggers[i].kind == CONFIG_TRIGGER_MEMPOOL ||
-		    cfg->triggers[i].kind == CONFIG_TRIGGER_LIQUIDATION)
-			log_warn("replay", "trigger %s (%s) is not evaluated by replay",
-				 cfg->triggers[i].name,
-				 config_trigger_kind_name(cfg->triggers[i].kind));
+	for (size_t i = 0; i < cfg->ntriggers; i++) {
+		const config_trigger_t *t = &cfg->triggers[i];
+
+		if (t->kind == CONFIG_TRIGGER_LIQUIDATION)
+			log_warn("replay", "trigger %s (liquidation) is not evaluated by replay: "
+				 "it reads positions from the node", t->name);
+		else if (t->kind == CONFIG_TRIGGER_MEMPOOL && t->simulate)
+			log_warn("replay", "trigger %s (mempool, simulate = true) is not evaluated "
+				 "by replay: there is no node to simulate against; its matches "
+				 "are counted in the summary", t->name);
+	}
 
 	errno = 0;
 	if ((err = replay_file_open(&f, events, NULL))) {

@@ -244,42 +244,36 @@ static kerr_t parse_log(node_parser_t *p, const jtok_doc_t *d,
 
 /* Member `name` of obj into *out (JTOK_NONE when absent); KERR_JSON when
  * it occurs twice. */
-static kerr_t member(node_parser_t *p, size_t obj, const char *name,
-		     const char *what, size_t *out)
+static kerr_t member(node_parser_t *p, const jtok_doc_t *d, size_t obj,
+		     const char *name, const char *what, size_t *out)
 {
-	return at(p, what, jtok_key_opt(&p->doc, obj, name, out));
+	return at(p, what, jtok_key_opt(d, obj, name, out));
 }
 
-kerr_t node_parse_frame(node_parser_t *p, const char *frame, size_t len,
-			node_frame_t *f, event_t *ev)
+/* The frame whose top-level value is token root of d (already tokenised,
+ * within the limits): node_parse_frame's rules from its jtok_parse on. */
+static kerr_t frame_tokens(node_parser_t *p, const jtok_doc_t *d, size_t root,
+			   node_frame_t *f, event_t *ev)
 {
-	jtok_doc_t *d = &p->doc;
 	size_t method, params, sub, res, idx[NFIELDS];
 	kerr_t err;
 
-	p->what = NULL;
-	memset(f, 0, sizeof *f);
-	f->id = f->result = f->error = JTOK_NONE;
-	if (len > p->max_frame)
-		return at(p, "frame", KERR_TOO_LONG);
-	if ((err = jtok_parse(d, frame, len)))
-		return at(p, "frame", err);
-	if (jtok_type(d, 0) != JTOK_OBJECT)
+	if (jtok_type(d, root) != JTOK_OBJECT)
 		return at(p, "frame", KERR_JSON);
 
-	if ((err = member(p, 0, "id", "id", &f->id)))
+	if ((err = member(p, d, root, "id", "id", &f->id)))
 		return err;
 	if (f->id != JTOK_NONE) {
-		if ((err = member(p, 0, "result", "result", &f->result)) ||
-		    (err = member(p, 0, "error", "error", &f->error)))
+		if ((err = member(p, d, root, "result", "result", &f->result)) ||
+		    (err = member(p, d, root, "error", "error", &f->error)))
 			return err;
 		f->kind = NODE_FRAME_REPLY;
 		f->id_is_num = jtok_plain_u64(d, f->id, &f->id_num);
 		return KERR_OK;
 	}
 
-	if ((err = member(p, 0, "method", "method", &method)) ||
-	    (err = member(p, 0, "params", "params", &params)))
+	if ((err = member(p, d, root, "method", "method", &method)) ||
+	    (err = member(p, d, root, "params", "params", &params)))
 		return err;
 	if (method == JTOK_NONE)
 		return at(p, "method", KERR_NOT_FOUND);
@@ -289,8 +283,8 @@ kerr_t node_parse_frame(node_parser_t *p, const char *frame, size_t len,
 		return at(p, "params", KERR_NOT_FOUND);
 	if (jtok_type(d, params) != JTOK_OBJECT)
 		return at(p, "params", KERR_JSON);
-	if ((err = member(p, params, "subscription", "params.subscription", &sub)) ||
-	    (err = member(p, params, "result", "params.result", &res)))
+	if ((err = member(p, d, params, "subscription", "params.subscription", &sub)) ||
+	    (err = member(p, d, params, "result", "params.result", &res)))
 		return err;
 	if (sub == JTOK_NONE)
 		return at(p, "params.subscription", KERR_NOT_FOUND);
@@ -325,6 +319,42 @@ kerr_t node_parse_frame(node_parser_t *p, const char *frame, size_t len,
 		return parse_tx(p, d, idx, &ev->tx);
 	}
 	return at(p, "params.result", KERR_JSON);
+}
+
+/* What both entries do before the tokens are looked at. */
+static void frame_begin(node_parser_t *p, node_frame_t *f)
+{
+	p->what = NULL;
+	memset(f, 0, sizeof *f);
+	f->id = f->result = f->error = JTOK_NONE;
+}
+
+kerr_t node_parse_frame(node_parser_t *p, const char *frame, size_t len,
+			node_frame_t *f, event_t *ev)
+{
+	kerr_t err;
+
+	frame_begin(p, f);
+	if (len > p->max_frame)
+		return at(p, "frame", KERR_TOO_LONG);
+	if ((err = jtok_parse(&p->doc, frame, len)))
+		return at(p, "frame", err);
+	return frame_tokens(p, &p->doc, 0, f, ev);
+}
+
+kerr_t node_parse_doc(node_parser_t *p, const jtok_doc_t *d, size_t root,
+		      node_frame_t *f, event_t *ev)
+{
+	frame_begin(p, f);
+	if (!d || root >= d->n)
+		return at(p, "frame", KERR_ARG);
+	/* The limits node_parse_frame's own tokenising would have applied to
+	 * this text: its length, and p's token array (a subtree that needs
+	 * more tokens than p holds would have been KERR_TOO_LONG). */
+	if (jtok_text(d, root).len > p->max_frame ||
+	    jtok_skip(d, root) - root > p->doc.cap)
+		return at(p, "frame", KERR_TOO_LONG);
+	return frame_tokens(p, d, root, f, ev);
 }
 
 /*

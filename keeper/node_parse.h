@@ -98,6 +98,20 @@ kerr_t node_parse_frame(node_parser_t *p, const char *frame, size_t len,
 			node_frame_t *f, event_t *ev);
 
 /*
+ * The same for a frame that is already tokenised as the value at token
+ * root of d (replay reads a frame inside a JSON line it has tokenised
+ * whole; tokenising the frame a second time would double the cost of a
+ * replayed pending transaction).  The result is node_parse_frame's on the
+ * frame's text jtok_text(d, root), to the error code and p->what: the
+ * frame's length and token count are held to p's limits (KERR_TOO_LONG).
+ * A reply's token indexes point into d, not p->doc; d and its text must
+ * stay valid while *f and *ev are used.  KERR_ARG when root is not a
+ * token of d.
+ */
+kerr_t node_parse_doc(node_parser_t *p, const jtok_doc_t *d, size_t root,
+		      node_frame_t *f, event_t *ev);
+
+/*
  * One object inside a JSON-RPC reply, already tokenised in d (token obj):
  * a transaction object (eth_getTransactionByHash's result, for nodes that
  * notify pending transactions as hashes) into an EV_PENDING_TX, or a log

@@ -2,11 +2,14 @@
  * replay: lines -> events -> engine on a virtual clock, trips -> would-be
  * transactions (rules in replay.h).
  *
- * The hot path is one line: replay_file has already tokenised it; a price
- * line costs a feed lookup (the previous line's feed is tried first, since
- * a file is usually long runs of one source), the clock step and
- * engine_event; a raw line costs one parse more.  Nothing is allocated per
- * line; trips grow their array.
+ * The hot path is one line: replay_file has already read it (a canonical
+ * price line without the tokeniser, any other line tokenised whole); a
+ * price line costs a feed lookup (the previous line's feed is tried first,
+ * since a file is usually long runs of one source; names' lengths are
+ * computed once), the clock step and engine_event; a raw node line's frame
+ * is read from the line's own tokens (node_parse_doc), so it is not
+ * tokenised twice; a raw feed line costs feed_parse.  Nothing is allocated
+ * per line; trips grow their array.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "keeper/det_mempool.h"
 #include "keeper/feed_parse.h"
 #include "keeper/jtok.h"
 #include "keeper/node_parse.h"
@@ -30,6 +34,7 @@ typedef struct {
 /* One feed's decimated series: bucket k holds [t0 + k w, t0 + (k+1) w). */
 typedef struct {
 	bool has;
+	double last;                 /* the last tick's price */
 	int64_t t0;
 	uint64_t width;
 	sbucket_t b[REPLAY_SERIES_BUCKETS];
@@ -45,6 +50,10 @@ struct replay {
 	node_parser_t np;
 	feed_parser_t fp;
 	size_t last_feed;            /* the previous line's feed, SIZE_MAX */
+	size_t *feed_len;            /* strlen of each feed's name */
+	det_mempool_t *mp;           /* one per mempool trigger */
+	size_t *mp_trigger;          /* its index in the config */
+	size_t nmp;
 	bool has_head;               /* a head with base fee and gas */
 	gas_market_t head;
 	replay_trip_t *trips;
@@ -323,6 +332,7 @@ static void series_add(series_t *s, int64_t t, double p)
 		s->t0 = t;
 		s->width = 1;
 	}
+	s->last = p;
 	if (t < s->t0)
 		t = s->t0;
 	k = ((uint64_t)t - (uint64_t)s->t0) / s->width;
@@ -488,10 +498,36 @@ static void on_trip(void *ctx, size_t trigger, const detect_trip_t *trip)
 	x->trigger = trigger;
 	x->trip = *trip;
 	x->at_ms = r->now;
+	if (trigger < r->cfg->ntriggers && r->cfg->triggers[trigger].feed) {
+		const series_t *s = &r->series[r->cfg->triggers[trigger].feed - r->cfg->feeds];
+
+		x->has_price = s->has;
+		x->price = s->last;
+	}
 	build_tx(r, x);
 }
 
 /* ---- setup -------------------------------------------------------------- */
+
+/* A det_mempool per mempool trigger: the engine leaves them to its host,
+ * and replay is the host here, as live is when running. */
+static kerr_t setup_mempool(replay_t *r, size_t *bad)
+{
+	const config_keeper_t *c = r->cfg;
+	kerr_t err;
+
+	for (size_t i = 0; i < c->ntriggers; i++) {
+		if (c->triggers[i].kind != CONFIG_TRIGGER_MEMPOOL)
+			continue;
+		if ((err = det_mempool_init(&r->mp[r->nmp], &c->triggers[i]))) {
+			if (bad)
+				*bad = i;
+			return err;
+		}
+		r->mp_trigger[r->nmp++] = i;
+	}
+	return KERR_OK;
+}
 
 static kerr_t make_engine(replay_t *r, int64_t start_ms, size_t *bad)
 {
@@ -523,9 +559,18 @@ kerr_t replay_new(const config_keeper_t *cfg, const replay_opts_t *opts,
 	r->st.first_t = r->st.last_t = -1;
 	r->by_trigger = calloc(cfg->ntriggers ? cfg->ntriggers : 1, sizeof *r->by_trigger);
 	r->series = calloc(cfg->nfeeds ? cfg->nfeeds : 1, sizeof *r->series);
-	if (!r->by_trigger || !r->series) {
+	r->feed_len = calloc(cfg->nfeeds ? cfg->nfeeds : 1, sizeof *r->feed_len);
+	r->mp = calloc(cfg->ntriggers ? cfg->ntriggers : 1, sizeof *r->mp);
+	r->mp_trigger = calloc(cfg->ntriggers ? cfg->ntriggers : 1, sizeof *r->mp_trigger);
+	if (!r->by_trigger || !r->series || !r->feed_len || !r->mp || !r->mp_trigger) {
 		replay_free(r);
 		return KERR_NOMEM;
+	}
+	for (size_t i = 0; i < cfg->nfeeds; i++)
+		r->feed_len[i] = strlen(cfg->feeds[i].name);
+	if ((err = setup_mempool(r, bad))) {
+		replay_free(r);
+		return err;
 	}
 	if ((err = node_parse_init(&r->np, r->opts.max_frame)) ||
 	    (err = feed_parse_init(&r->fp, r->opts.max_frame)) ||
@@ -547,6 +592,9 @@ void replay_free(replay_t *r)
 	free(r->trips);
 	free(r->by_trigger);
 	free(r->series);
+	free(r->feed_len);
+	free(r->mp);
+	free(r->mp_trigger);
 	free(r);
 }
 
@@ -564,12 +612,37 @@ static void clock_to(replay_t *r, int64_t t)
 	r->now = t;
 }
 
+/*
+ * A pending transaction for the mempool triggers, after the engine has
+ * seen it (live's order): one without simulate is judged on the match
+ * alone (det_mempool_judge with no result, the worst case); one with
+ * simulate needs a node to run the transaction against, which a replay
+ * has not, so its matches are counted as not evaluated.
+ */
+static void mempool_tx(replay_t *r, const event_tx_t *tx, int64_t t)
+{
+	for (size_t i = 0; i < r->nmp; i++) {
+		det_mempool_t *m = &r->mp[i];
+		detect_trip_t trip;
+
+		if (!det_mempool_match(m, tx))
+			continue;
+		r->st.mempool_matched++;
+		if (m->cfg->simulate)
+			r->st.mempool_unevaluated++;
+		else if (det_mempool_judge(m, tx, NULL, t, &trip))
+			on_trip(r, r->mp_trigger[i], &trip);
+	}
+}
+
 static void event_at(replay_t *r, const event_t *ev, int64_t t)
 {
 	clock_to(r, t);
 	engine_event(r->eng, ev, t);
 	r->st.events++;
 	r->st.by_event[(unsigned)ev->kind < ENGINE_EVENT_KINDS ? (unsigned)ev->kind : 0]++;
+	if (ev->kind == EV_PENDING_TX && r->nmp)
+		mempool_tx(r, &ev->tx, t);
 	r->due = engine_next_due(r->eng, t);
 }
 
@@ -583,18 +656,12 @@ static size_t find_feed(replay_t *r, const jtok_view_t *src)
 {
 	const config_keeper_t *c = r->cfg;
 
-	if (r->last_feed < c->nfeeds) {
-		const char *n = c->feeds[r->last_feed].name;
-
-		if (strlen(n) == src->len && memcmp(n, src->p, src->len) == 0)
-			return r->last_feed;
-	}
-	for (size_t i = 0; i < c->nfeeds; i++) {
-		const char *n = c->feeds[i].name;
-
-		if (strlen(n) == src->len && memcmp(n, src->p, src->len) == 0)
+	if (r->last_feed < c->nfeeds && r->feed_len[r->last_feed] == src->len &&
+	    memcmp(c->feeds[r->last_feed].name, src->p, src->len) == 0)
+		return r->last_feed;
+	for (size_t i = 0; i < c->nfeeds; i++)
+		if (r->feed_len[i] == src->len && memcmp(c->feeds[i].name, src->p, src->len) == 0)
 			return r->last_feed = i;
-	}
 	return SIZE_MAX;
 }
 
@@ -611,10 +678,11 @@ static void on_head(replay_t *r, const event_head_t *h)
 	r->has_head = true;
 }
 
-/* A node reply: a fetched pending transaction, or nothing for us. */
-static void node_reply(replay_t *r, const node_frame_t *f, int64_t t)
+/* A node reply (its tokens in d): a fetched pending transaction, or
+ * nothing for us. */
+static void node_reply(replay_t *r, const jtok_doc_t *d, const node_frame_t *f,
+		       int64_t t)
 {
-	const jtok_doc_t *d = &r->np.doc;
 	event_t ev;
 	size_t bn;
 
@@ -637,15 +705,20 @@ static void raw_line(replay_t *r, const replay_line_t *ln)
 	event_t ev;
 
 	if (ln->src.len == 4 && memcmp(ln->src.p, "node", 4) == 0) {
+		/* A frame the line's tokens already hold is read from them. */
+		const jtok_doc_t *d = ln->doc && ln->frame_tok != JTOK_NONE ? ln->doc : &r->np.doc;
 		node_frame_t f;
+		kerr_t err;
 
-		if (node_parse_frame(&r->np, ln->frame.p, ln->frame.len, &f, &ev)) {
+		err = d == ln->doc ? node_parse_doc(&r->np, d, ln->frame_tok, &f, &ev)
+				   : node_parse_frame(&r->np, ln->frame.p, ln->frame.len, &f, &ev);
+		if (err) {
 			bad_line(r, REPLAY_BAD_NODE_FRAME);
 			clock_to(r, ln->t);
 			return;
 		}
 		if (f.kind == NODE_FRAME_REPLY) {
-			node_reply(r, &f, ln->t);
+			node_reply(r, d, &f, ln->t);
 			clock_to(r, ln->t);
 			return;
 		}

@@ -31,9 +31,20 @@
  * so holds, confirm_ms, cooldown repeats, stale silence and outflow
  * windows fire at their exact virtual time however far apart the events
  * are.  The clock stops at the last good line: nothing is judged after it.
- * Mempool triggers are not evaluated (the engine leaves them to the host,
- * and no host evaluates them yet, as in `run --dry-run`); EV_FEED_STALE /
- * EV_FEED_BACK are not synthesised: stale triggers judge silence by time.
+ * EV_FEED_STALE / EV_FEED_BACK are not synthesised: stale triggers judge
+ * silence by time.
+ *
+ * Mempool triggers.  The engine leaves them to its host; replay is the
+ * host, as keeper/live is when running: every EV_PENDING_TX, after the
+ * engine has seen it, goes to each mempool trigger's det_mempool_match, and
+ * a match of a trigger with simulate = false is judged at once
+ * (det_mempool_judge without a result: the worst case, value 100), the trip
+ * at the line's t carrying the transaction (tx hash, sender, fees), as
+ * `run` does.  A trigger with simulate = true needs a node to run the
+ * transaction against its watch's balances; a replay has none, so its
+ * matches are counted in mempool_unevaluated and never trip (the summary
+ * says so).  Liquidation triggers are not evaluated at all (they read
+ * positions from the node).
  * Outflow sees Transfer logs only (no balance reads: there is no node to
  * ask), so only its min_amount can trip unless the file is extended.
  *
@@ -138,6 +149,10 @@ typedef struct {
 	detect_trip_t trip;           /* strings owned by the config */
 	int64_t at_ms;                /* virtual clock when it tripped */
 	const config_action_t *action;
+	bool has_price;               /* a trigger on one feed that has ticked: */
+	double price;                 /* its last tick when it tripped (the
+					 report draws the level a price_move
+					 needed from it) */
 	kerr_t tx_err;                /* KERR_OK: the fields below are the tx */
 	const char *tx_missing;       /* KERR_ACTION_FIELD: the field ("$account") */
 	uint8_t data[ACTION_CALLDATA_MAX];
@@ -167,6 +182,9 @@ typedef struct {
 	uint64_t trips;          /* all trips (kept or not) */
 	uint64_t trips_dropped;  /* beyond REPLAY_MAX_TRIPS: counted only */
 	uint64_t tx_built;       /* transactions built (= next nonce) */
+	uint64_t mempool_matched;     /* pending txs a mempool trigger matched */
+	uint64_t mempool_unevaluated; /* of those, matches of simulate = true
+					 triggers: not judged (no node) */
 	int64_t first_t, last_t; /* good lines' times; -1 before any */
 } replay_stats_t;
 

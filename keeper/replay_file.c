@@ -3,7 +3,8 @@
  * replay_file.h for the rules).  One buffer holds the unread part of the
  * file; a line is found with memchr, parsed with jtok in place, and its
  * views point into the buffer, so a line costs no copy unless its frame is
- * a JSON string with escapes (unescaped into the scratch buffer).  The
+ * a JSON string with escapes (unescaped into the scratch buffer); a
+ * canonical price line (replay_file.h) is scanned without the tokeniser.  The
  * buffer holds max_line + 2 bytes plus one read's worth, so a line of the
  * limit with its "\r\n" always fits after the leftover of the previous read
  * is moved to the front; a longer line is never held whole but skipped as
@@ -11,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,7 @@ struct replay_file {
 	size_t scan;           /* buf[start..scan) holds no '\n' */
 	bool eof;
 	bool skipping;         /* inside an over-long line: drop to '\n' */
+	bool no_fast;          /* opts.no_fast */
 	int io_errno;
 	char *scratch;         /* max_frame bytes: string frames */
 	char src_buf[REPLAY_FILE_SRC_MAX];
@@ -72,6 +75,8 @@ static replay_err_t raw_frame(replay_file_t *r, size_t v, replay_line_t *out)
 		out->frame = jtok_text(&r->doc, v);
 		if (out->frame.len > r->max_frame)
 			return fault(out, REPLAY_E_FRAME_TOO_LONG, KERR_TOO_LONG);
+		out->doc = &r->doc;
+		out->frame_tok = v;
 		return REPLAY_OK;
 	}
 	if (ty != JTOK_STRING)
@@ -83,6 +88,105 @@ static replay_err_t raw_frame(replay_file_t *r, size_t v, replay_line_t *out)
 	if (e)
 		return fault(out, REPLAY_E_RAW_TYPE, e);
 	return REPLAY_OK;
+}
+
+/* ---- the canonical price line (replay_file.h) ---------------------------- */
+
+/*
+ * The exact conversion needs every double operation rounded once, to
+ * double: true of SSE2 and every 64-bit target, not of x87's extended
+ * registers, where the fast path is left out.
+ */
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+#define FAST_PRICE 1
+#else
+#define FAST_PRICE 0
+#endif
+
+/* 10^k for k = 0..22: each exactly a double (5^22 < 2^53). */
+static const double pow10_exact[23] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * true when p[0..n) is a canonical price line whose every rule certainly
+ * holds, with its fields in *out as the full rules would set them; false
+ * (out untouched) sends the line to the full rules, which then judge it.
+ * A false here costs only the bytes looked at, so anything unusual is
+ * simply not this path's business.
+ */
+static bool fast_price(replay_file_t *r, const char *p, size_t n,
+		       replay_line_t *out)
+{
+	static const char k_t[] = "{\"t\":", k_src[] = ",\"src\":\"",
+			  k_price[] = "\",\"price\":";
+	size_t i, s0, ns, nd = 0, frac = 0;
+	uint64_t t = 0, m = 0;
+	double v;
+
+	if (!FAST_PRICE || n < sizeof k_t - 1 || memcmp(p, k_t, sizeof k_t - 1))
+		return false;
+	i = sizeof k_t - 1;
+	/* t: digits without a leading zero (JSON), 18 at most (< 2^63). */
+	if (i >= n || !is_digit(p[i]) || (p[i] == '0' && i + 1 < n && is_digit(p[i + 1])))
+		return false;
+	for (; i < n && is_digit(p[i]); i++, nd++) {
+		if (nd == 18)
+			return false;
+		t = t * 10 + (uint64_t)(p[i] - '0');
+	}
+	if (n - i < sizeof k_src - 1 || memcmp(p + i, k_src, sizeof k_src - 1))
+		return false;
+	i += sizeof k_src - 1;
+	/* src: printable ASCII, no escape: its bytes are its value. */
+	for (s0 = i; i < n && p[i] != '"'; i++)
+		if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] > 0x7e || p[i] == '\\')
+			return false;
+	if (i == s0 || i - s0 > REPLAY_FILE_SRC_MAX)
+		return false;
+	if (n - i < sizeof k_price - 1 || memcmp(p + i, k_price, sizeof k_price - 1))
+		return false;
+	ns = i - s0;
+	i += sizeof k_price - 1;
+	/* price: DIGITS[.DIGITS] then the closing brace, the line's last byte. */
+	if (i >= n || !is_digit(p[i]) || (p[i] == '0' && i + 1 < n && is_digit(p[i + 1])))
+		return false;
+	for (nd = 0; i < n && is_digit(p[i]); i++, nd++) {
+		if (nd == 19)
+			return false;
+		m = m * 10 + (uint64_t)(p[i] - '0');
+	}
+	if (i < n && p[i] == '.') {
+		i++;
+		if (i >= n || !is_digit(p[i]))
+			return false;
+		for (; i < n && is_digit(p[i]); i++, nd++, frac++) {
+			if (nd == 19)
+				return false;
+			m = m * 10 + (uint64_t)(p[i] - '0');
+		}
+	}
+	if (i + 1 != n || p[i] != '}')
+		return false;
+	/* A zero price is a fault; digits over 2^53 or a scale past 10^22
+	 * would need a rounding of their own. */
+	if (m == 0 || m > ((uint64_t)1 << 53) || frac > 22)
+		return false;
+	v = (double)m / pow10_exact[frac];
+	if (r->have_t && (int64_t)t < r->last_t)
+		return false;
+	out->t = (int64_t)t;
+	out->src.p = p + s0;
+	out->src.len = ns;
+	out->kind = REPLAY_PRICE;
+	out->price = v;
+	return true;
 }
 
 /* One line, p[0..n) without its terminator, into *out (line, err, why set). */
@@ -187,12 +291,16 @@ static void take_line(replay_file_t *r, const char *p, size_t n, bool too_long,
 
 	memset(out, 0, sizeof *out);
 	out->line = ++r->lineno;
+	out->frame_tok = JTOK_NONE;
 	r->st.lines++;
 	if (!too_long && n && p[n - 1] == '\r')
 		n--;
 	if (too_long || n > r->max_line)
 		e = fault(out, REPLAY_E_TOO_LONG, KERR_TOO_LONG);
-	else
+	else if (!r->no_fast && fast_price(r, p, n, out)) {
+		e = REPLAY_OK;
+		r->st.fast++;
+	} else
 		e = parse_line(r, p, n, out);
 	if (e) {
 		r->st.errors++;
@@ -250,7 +358,10 @@ kerr_t replay_file_next(replay_file_t *r, replay_line_t *out)
 			r->scan = r->end;
 			r->start = 0;
 		}
-		got = read(r->fd, r->buf + r->end, r->cap - r->end);
+		/* One chunk at a time, not all the room there is: the bytes
+		 * are parsed while they are still in the cache. */
+		got = read(r->fd, r->buf + r->end,
+			   r->cap - r->end < READ_CHUNK ? r->cap - r->end : READ_CHUNK);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -291,6 +402,7 @@ static kerr_t make(replay_file_t **out, int fd, bool own,
 		return KERR_NOMEM;
 	r->fd = fd;
 	r->own_fd = own;
+	r->no_fast = opts && opts->no_fast;
 	r->max_line = max_line;
 	r->max_frame = max_frame;
 	r->cap = max_line + 2 + READ_CHUNK;

@@ -293,6 +293,9 @@ kerr_t report_json(const replay_t *r, char **out, size_t *len)
 	puts_(&b, n ? "\n ],\n" : "],\n");
 	if (st.trips_dropped)
 		pf(&b, " \"trips_dropped\": %llu,\n", (unsigned long long)st.trips_dropped);
+	if (st.mempool_unevaluated)
+		pf(&b, " \"mempool_not_evaluated\": %llu,\n",
+		   (unsigned long long)st.mempool_unevaluated);
 	puts_(&b, " \"by_trigger\": {");
 	for (size_t i = 0; cfg && i < cfg->ntriggers; i++) {
 		if (i)
@@ -316,13 +319,16 @@ kerr_t report_json(const replay_t *r, char **out, size_t *len)
 
 /* ---- HTML --------------------------------------------------------------- */
 
-#define SVG_W 1000
-#define SVG_L 80       /* left margin: y labels */
-#define SVG_R 20
-#define PANEL_H 240
-#define FEE_H 130
-#define PANEL_GAP 56   /* title above, time labels below */
+/* Sized for a 1400-pixel window (the page's margins included) with the
+ * first panel, the fee panel and the start of the table in 900 pixels. */
+#define SVG_W 1340
+#define SVG_L 80       /* left margin: the axis title and y labels */
+#define SVG_R 16
+#define PANEL_H 300
+#define FEE_H 100
+#define PANEL_GAP 62   /* title and legend above, time labels below */
 #define PLOT_W (SVG_W - SVG_L - SVG_R)
+#define LABEL_ROWS 4   /* rows of trip labels before one is left out */
 
 static void html_esc(buf_t *b, const char *s)
 {
@@ -393,15 +399,18 @@ static void time_axis(buf_t *b, const span_t *s, double y0, double h)
 
 		utc_text(t, step >= 86400000LL, true, lab);
 		pf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+		   "<line class=\"tick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
 		   "<text class=\"tl\" x=\"%.1f\" y=\"%.1f\">%s</text>\n",
-		   x, y0, x, y0 + h, x, y0 + h + 14, lab);
+		   x, y0, x, y0 + h, x, y0 + h, x, y0 + h + 4, x, y0 + h + 16, lab);
 	}
+	pf(b, "<text class=\"axt\" x=\"%d\" y=\"%.1f\">time (UTC)</text>\n", SVG_L + PLOT_W,
+	   y0 + h + 30);
 }
 
-/* A "nice" tick step for about five ticks over [lo, hi]. */
-static double nice_step(double lo, double hi)
+/* A "nice" tick step for about `ticks` ticks over [lo, hi]. */
+static double nice_step(double lo, double hi, int ticks)
 {
-	double raw = (hi - lo) / 5, mag, n;
+	double raw = (hi - lo) / ticks, mag, n;
 
 	if (!(raw > 0))
 		return 1;
@@ -410,13 +419,19 @@ static double nice_step(double lo, double hi)
 	return (n <= 1 ? 1 : n <= 2 ? 2 : n <= 5 ? 5 : 10) * mag;
 }
 
-static void value_axis(buf_t *b, double lo, double hi, double y0, double h)
+static void value_axis(buf_t *b, double lo, double hi, double y0, double h,
+		       const char *title)
 {
-	double step = nice_step(lo, hi), v;
+	/* A label every 24 px or more. */
+	double step = nice_step(lo, hi, (int)(h / 24)), v;
 	int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
 
 	if (dec > 10)
 		dec = 10;
+	pf(b, "<text class=\"axt\" transform=\"translate(%d %.1f) rotate(-90)\">", 14,
+	   y0 + h / 2);
+	html_esc(b, title);
+	puts_(b, "</text>\n");
 	for (v = ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
 		double y = y0 + h - (v - lo) / (hi - lo) * h;
 
@@ -452,17 +467,86 @@ static bool depeg_level(const config_trigger_t *tc, double *lvl, double *lvl2)
 	return true;
 }
 
+/* A price's text for a label: enough digits for the scale it is on. */
+static void price_text(double v, char out[REPORT_DOUBLE_MAX])
+{
+	snprintf(out, REPORT_DOUBLE_MAX, "%.*f", fabs(v) >= 100 ? 2 : fabs(v) >= 1 ? 4 : 6, v);
+}
+
+/* "+12.5 %" style text of a trip's value in its unit. */
+static void value_text(const detect_trip_t *t, char *out, size_t cap)
+{
+	switch (t->unit) {
+	case DETECT_UNIT_PCT:
+		snprintf(out, cap, "%.2f %% (threshold %.4g %%)", t->value, t->threshold);
+		break;
+	case DETECT_UNIT_MS:
+		snprintf(out, cap, "%.0f ms silent (threshold %.0f)", t->value, t->threshold);
+		break;
+	default:
+		snprintf(out, cap, "%.4g %s (threshold %.4g)", t->value,
+			 detect_unit_name(t->unit), t->threshold);
+		break;
+	}
+}
+
+/*
+ * The price a price_move trip needed: threshold_pct off the window's
+ * extreme, which the trip's own price and value give back (drop = (max -
+ * p) / max, rise = (p - min) / min).  false for other kinds, for direction
+ * both (the value does not say which way) and without the trip's price.
+ */
+static bool move_level(const config_trigger_t *tc, const replay_trip_t *x, double *ref,
+		       double *lvl)
+{
+	if (tc->kind != CONFIG_TRIGGER_PRICE_MOVE || !x->has_price ||
+	    tc->direction == CONFIG_DIR_BOTH)
+		return false;
+	if (tc->direction == CONFIG_DIR_DOWN) {
+		if (!(x->trip.value < 100))
+			return false;
+		*ref = x->price / (1 - x->trip.value / 100);
+		*lvl = *ref * (1 - tc->threshold_pct / 100);
+	} else {
+		*ref = x->price / (1 + x->trip.value / 100);
+		*lvl = *ref * (1 + tc->threshold_pct / 100);
+	}
+	return isfinite(*ref) && isfinite(*lvl);
+}
+
+typedef struct {
+	double lo, hi, y0, h;
+} yscale_t;
+
+static double ypos(const yscale_t *y, double v)
+{
+	return y->y0 + y->h - (v - y->lo) / (y->hi - y->lo) * y->h;
+}
+
+/*
+ * Each trip of a trigger on this feed (feed SIZE_MAX: every trip, the
+ * fee panel): a vertical line; on a price panel also a dot on the price
+ * it tripped at, the level a price_move needed (dashed, over its window,
+ * with the window's extreme), and a label "trigger kind time value" in
+ * the first of LABEL_ROWS rows where it does not run into the previous
+ * label (left out when none is free).
+ */
 static void trip_marks(buf_t *b, const replay_t *r, const span_t *s, size_t feed,
-		       double y0, double h)
+		       const yscale_t *ys)
 {
 	const config_keeper_t *cfg = replay_config(r);
 	size_t drawn = 0, more = 0;
-	double last_label = -1e9;
+	double row_end[LABEL_ROWS];
 
+	for (int k = 0; k < LABEL_ROWS; k++)
+		row_end[k] = -1e9;
 	for (size_t i = 0; i < replay_ntrips(r); i++) {
 		const replay_trip_t *x = replay_trip(r, i);
 		const config_trigger_t *tc = &cfg->triggers[x->trigger];
-		double xp;
+		char lab[256], tm[UTC_MAX], val[128];
+		const char *when;
+		double xp, ref, lvl, w, lx;
+		int row;
 
 		if (feed != SIZE_MAX && !trigger_on_feed(cfg, tc, feed))
 			continue;
@@ -475,17 +559,117 @@ static void trip_marks(buf_t *b, const replay_t *r, const span_t *s, size_t feed
 		drawn++;
 		xp = xpos(s, x->trip.time_ms);
 		pf(b, "<line class=\"trip\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-		   xp, y0, xp, y0 + h);
-		if (xp - last_label >= 70) {
-			last_label = xp;
-			pf(b, "<text class=\"tripl\" x=\"%.1f\" y=\"%.1f\">", xp + 3, y0 + 12);
-			html_esc(b, tc->name);
+		   xp, ys->y0, xp, ys->y0 + ys->h);
+		if (feed == SIZE_MAX)
+			continue;
+		if (x->has_price && tc->feed == &cfg->feeds[feed])
+			pf(b, "<circle class=\"tripdot\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\"/>\n", xp,
+			   ypos(ys, x->price));
+		if (tc->feed == &cfg->feeds[feed] && move_level(tc, x, &ref, &lvl) &&
+		    lvl > ys->lo && lvl < ys->hi) {
+			double xs = xpos(s, x->trip.time_ms - (int64_t)tc->window_ms);
+			char a[REPORT_DOUBLE_MAX], l[REPORT_DOUBLE_MAX];
+
+			if (xs < SVG_L)
+				xs = SVG_L;
+			price_text(ref, a);
+			price_text(lvl, l);
+			snprintf(lab, sizeof lab, "%s threshold %s (%s%.4g %% from %s)", tc->name, l,
+				 tc->direction == CONFIG_DIR_DOWN ? "\xe2\x88\x92" : "+",
+				 tc->threshold_pct, a);
+			w = 6.2 * (double)strlen(lab);
+			pf(b, "<line class=\"thr\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
+			   xs, ypos(ys, lvl), xp, ypos(ys, lvl));
+			/* Over the window's start, on the side of the level
+			 * the price came from: the move is at the other end. */
+			pf(b, "<text class=\"thrl start\" x=\"%.1f\" y=\"%.1f\">", xs + 2,
+			   ypos(ys, lvl) + (tc->direction == CONFIG_DIR_DOWN ? -5 : 14));
+			html_esc(b, lab);
 			puts_(b, "</text>\n");
 		}
+		utc_text(x->trip.time_ms, false, true, tm);
+		/* The time of day alone on a chart of one day, else the date too. */
+		when = s->t1 - s->t0 <= 86400000LL ? tm + 11 : tm;
+		value_text(&x->trip, val, sizeof val);
+		if (x->has_price && tc->feed == &cfg->feeds[feed]) {
+			char px[REPORT_DOUBLE_MAX];
+
+			price_text(x->price, px);
+			snprintf(lab, sizeof lab, "%s (%s) %s UTC at %s: %s", tc->name,
+				 config_trigger_kind_name(x->trip.kind), when, px, val);
+		} else {
+			snprintf(lab, sizeof lab, "%s (%s) %s UTC: %s", tc->name,
+				 config_trigger_kind_name(x->trip.kind), when, val);
+		}
+		/* About 6 px a character at 11 px. */
+		w = 6.2 * (double)strlen(lab) + 8;
+		for (row = 0; row < LABEL_ROWS; row++)
+			if (xp + 4 + w <= SVG_L + PLOT_W ? xp > row_end[row] : xp - w > row_end[row])
+				break;
+		if (row == LABEL_ROWS)
+			continue;
+		lx = xp + 4 + w <= SVG_L + PLOT_W ? xp + 4 : xp - 4;
+		row_end[row] = lx > xp ? xp + 4 + w : xp;
+		pf(b, "<rect class=\"labbg\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"15\"/>"
+		   "<text class=\"tripl%s\" x=\"%.1f\" y=\"%.1f\">", lx > xp ? lx - 1 : lx - w + 1,
+		   ys->y0 + 4 + 17 * row, w - 2, lx > xp ? "" : " end", lx, ys->y0 + 15 + 17 * row);
+		html_esc(b, lab);
+		puts_(b, "</text>\n");
 	}
 	if (more)
 		pf(b, "<text class=\"note\" x=\"%d\" y=\"%.1f\">%zu more trips not marked</text>\n",
-		   SVG_L + PLOT_W - 4, y0 + h - 6, more);
+		   SVG_L + PLOT_W - 4, ys->y0 + ys->h - 6, more);
+}
+
+/* The legend's entries, in a row right of a panel's title. */
+static void legend(buf_t *b, double x, double y, bool thr, bool fee)
+{
+	pf(b, "<g class=\"legend\">"
+	   "<line class=\"price lg\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+	   "<text x=\"%.1f\" y=\"%.1f\">price (each bucket's low and high tick)</text>"
+	   "<line class=\"trip lg\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+	   "<circle class=\"tripdot\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\"/>"
+	   "<text x=\"%.1f\" y=\"%.1f\">trip (the price it tripped at)</text>",
+	   x, y - 4, x + 24, y - 4, x + 30, y,
+	   x + 290, y - 11, x + 290, y + 3, x + 290, y - 4, x + 298, y);
+	x += 480;
+	if (thr) {
+		pf(b, "<line class=\"thr lg\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+		   "<text x=\"%.1f\" y=\"%.1f\">threshold (depeg level; price_move: level needed "
+		   "over the window)</text>", x, y - 4, x + 24, y - 4, x + 30, y);
+		x += 470;
+	}
+	if (fee)
+		pf(b, "<circle class=\"fee\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\"/>"
+		   "<text x=\"%.1f\" y=\"%.1f\">would-be max fee</text>", x + 6, y - 4, x + 14, y);
+	puts_(b, "</g>\n");
+}
+
+/* The series' lowest and highest points, marked and labelled. */
+static void extremes(buf_t *b, const span_t *s, const replay_point_t *pt, size_t n,
+		     const yscale_t *ys)
+{
+	size_t lo = 0, hi = 0;
+
+	for (size_t i = 1; i < n; i++) {
+		if (pt[i].price < pt[lo].price)
+			lo = i;
+		if (pt[i].price > pt[hi].price)
+			hi = i;
+	}
+	for (int k = 0; k < 2; k++) {
+		const replay_point_t *p = &pt[k ? lo : hi];
+		double x = xpos(s, p->t), y = ypos(ys, p->price);
+		char v[REPORT_DOUBLE_MAX], tm[UTC_MAX];
+		bool right = x < SVG_L + PLOT_W - 200;
+
+		price_text(p->price, v);
+		utc_text(p->t, false, true, tm);
+		pf(b, "<circle class=\"ext\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>"
+		   "<text class=\"extl%s\" x=\"%.1f\" y=\"%.1f\">%s %s at %s</text>\n", x, y,
+		   right ? "" : " end", right ? x + 6 : x - 6, k ? y + 14 : y - 6,
+		   k ? "low" : "high", v, s->t1 - s->t0 <= 86400000LL ? tm + 11 : tm);
+	}
 }
 
 static void feed_panel(buf_t *b, const replay_t *r, const span_t *s, size_t f,
@@ -493,6 +677,9 @@ static void feed_panel(buf_t *b, const replay_t *r, const span_t *s, size_t f,
 {
 	const config_keeper_t *cfg = replay_config(r);
 	double lo = pt[0].price, hi = pt[0].price, pad;
+	bool thr = false;
+	yscale_t ys;
+	char title[CONFIG_NAME_MAX + 16];
 
 	for (size_t i = 1; i < n; i++) {
 		if (pt[i].price < lo)
@@ -507,20 +694,33 @@ static void feed_panel(buf_t *b, const replay_t *r, const span_t *s, size_t f,
 		    depeg_level(&cfg->triggers[i], &l1, &l2)) {
 			lo = fmin(lo, fmin(l1, l2));
 			hi = fmax(hi, fmax(l1, l2));
+			thr = true;
 		}
 	}
-	pad = (hi - lo) * 0.05;
+	for (size_t i = 0; i < replay_ntrips(r); i++) {
+		const replay_trip_t *x = replay_trip(r, i);
+		double ref, lvl;
+
+		if (cfg->triggers[x->trigger].feed == &cfg->feeds[f] &&
+		    move_level(&cfg->triggers[x->trigger], x, &ref, &lvl))
+			thr = true;
+	}
+	pad = (hi - lo) * 0.08;
 	if (!(pad > 0))
 		pad = fabs(hi) * 0.01 + 1e-9;
 	lo -= pad;
-	hi += pad;
+	hi += pad * 2.5;   /* room for the trip labels at the top */
+	ys = (yscale_t){ lo, hi, y0, PANEL_H };
 	puts_(b, "<g class=\"panel\">\n");
-	pf(b, "<text class=\"title\" x=\"%d\" y=\"%.1f\">", SVG_L, y0 - 8);
+	pf(b, "<text class=\"title\" x=\"%d\" y=\"%.1f\">", SVG_L, y0 - 10);
 	html_esc(b, cfg->feeds[f].name);
-	pf(b, " (%zu points drawn)</text>\n", n);
+	pf(b, "</text><text class=\"sub\" x=\"%d\" y=\"%.1f\">%zu points drawn</text>\n",
+	   SVG_L + 12 + 9 * (int)strlen(cfg->feeds[f].name), y0 - 10, n);
+	legend(b, SVG_L + 260, y0 - 10, thr, false);
 	pf(b, "<rect class=\"frame\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%d\"/>\n",
 	   SVG_L, y0, PLOT_W, PANEL_H);
-	value_axis(b, lo, hi, y0, PANEL_H);
+	snprintf(title, sizeof title, "price (%s)", cfg->feeds[f].name);
+	value_axis(b, lo, hi, y0, PANEL_H, title);
 	time_axis(b, s, y0, PANEL_H);
 	for (size_t i = 0; i < cfg->ntriggers; i++) {
 		const config_trigger_t *tc = &cfg->triggers[i];
@@ -529,7 +729,7 @@ static void feed_panel(buf_t *b, const replay_t *r, const span_t *s, size_t f,
 		if (tc->feed != &cfg->feeds[f] || !depeg_level(tc, &lv[0], &lv[1]))
 			continue;
 		for (int k = 0; k < (lv[1] != lv[0] ? 2 : 1); k++) {
-			double y = y0 + PANEL_H - (lv[k] - lo) / (hi - lo) * PANEL_H;
+			double y = ypos(&ys, lv[k]);
 			char d[REPORT_DOUBLE_MAX];
 
 			report_double(lv[k], d);
@@ -537,15 +737,17 @@ static void feed_panel(buf_t *b, const replay_t *r, const span_t *s, size_t f,
 			   "<text class=\"thrl\" x=\"%d\" y=\"%.1f\">", SVG_L, y, SVG_L + PLOT_W, y,
 			   SVG_L + PLOT_W - 4, y - 4);
 			html_esc(b, tc->name);
-			pf(b, " %s</text>\n", d);
+			pf(b, " %s</text><text class=\"thrl\" x=\"%d\" y=\"%.1f\">(%.4g %% off the "
+			   "peg %.6g)</text>\n", d, SVG_L + PLOT_W - 4, y + 13, tc->threshold_pct,
+			   tc->peg);
 		}
 	}
 	puts_(b, "<polyline class=\"price\" points=\"");
 	for (size_t i = 0; i < n; i++)
-		pf(b, "%s%.1f,%.1f", i ? " " : "", xpos(s, pt[i].t),
-		   y0 + PANEL_H - (pt[i].price - lo) / (hi - lo) * PANEL_H);
+		pf(b, "%s%.1f,%.1f", i ? " " : "", xpos(s, pt[i].t), ypos(&ys, pt[i].price));
 	puts_(b, "\"/>\n");
-	trip_marks(b, r, s, f, y0, PANEL_H);
+	extremes(b, s, pt, n, &ys);
+	trip_marks(b, r, s, f, &ys);
 	puts_(b, "</g>\n");
 }
 
@@ -559,8 +761,9 @@ static double wei_gwei(const u256_t *w)
 
 static void fee_panel(buf_t *b, const replay_t *r, const span_t *s, double y0)
 {
-	double hi = 0;
+	double hi = 0, label_end = -1e9;
 	size_t drawn = 0;
+	yscale_t ys;
 
 	for (size_t i = 0; i < replay_ntrips(r); i++) {
 		const replay_trip_t *x = replay_trip(r, i);
@@ -570,26 +773,39 @@ static void fee_panel(buf_t *b, const replay_t *r, const span_t *s, double y0)
 	}
 	if (!(hi > 0))
 		hi = 1;
-	hi *= 1.1;
+	hi *= 1.25;
+	ys = (yscale_t){ 0, hi, y0, FEE_H };
 	puts_(b, "<g class=\"panel\">\n");
-	pf(b, "<text class=\"title\" x=\"%d\" y=\"%.1f\">would-be max fee per trip (gwei)</text>\n",
-	   SVG_L, y0 - 8);
+	pf(b, "<text class=\"title\" x=\"%d\" y=\"%.1f\">would-be max fee per trip</text>\n",
+	   SVG_L, y0 - 10);
+	pf(b, "<text class=\"sub\" x=\"%d\" y=\"%.1f\">each trip's transaction, fees from its "
+	   "gas strategy on the market of the moment (last head, else --gas file)</text>\n",
+	   SVG_L + 200, y0 - 10);
 	pf(b, "<rect class=\"frame\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%d\"/>\n",
 	   SVG_L, y0, PLOT_W, FEE_H);
-	value_axis(b, 0, hi, y0, FEE_H);
+	value_axis(b, 0, hi, y0, FEE_H, "gwei");
 	time_axis(b, s, y0, FEE_H);
+	trip_marks(b, r, s, SIZE_MAX, &ys);
 	for (size_t i = 0; i < replay_ntrips(r) && drawn < REPORT_HTML_MAX_MARKS; i++) {
 		const replay_trip_t *x = replay_trip(r, i);
+		char g[U256_DEC_MAX + 2];
 		double xp, y;
+		bool right;
 
 		if (x->tx_err || x->trip.time_ms < s->t0 || x->trip.time_ms > s->t1)
 			continue;
 		drawn++;
 		xp = xpos(s, x->trip.time_ms);
-		y = y0 + FEE_H - wei_gwei(&x->fees.max_fee) / hi * FEE_H;
-		pf(b, "<line class=\"trip\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-		   "<circle class=\"fee\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>\n",
-		   xp, y0, xp, y0 + FEE_H, xp, y);
+		y = ypos(&ys, wei_gwei(&x->fees.max_fee));
+		right = xp < SVG_L + PLOT_W - 120;
+		report_gwei(&x->fees.max_fee, g, sizeof g);
+		pf(b, "<circle class=\"fee\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\"/>\n", xp, y);
+		/* A label where the previous one has ended (the table has all). */
+		if (xp - 7 - 6.2 * (double)(strlen(g) + 5) <= label_end && !(right && xp > label_end))
+			continue;
+		label_end = right ? xp + 7 + 6.2 * (double)(strlen(g) + 5) : xp;
+		pf(b, "<text class=\"feel%s\" x=\"%.1f\" y=\"%.1f\">%s gwei</text>\n",
+		   right ? "" : " end", right ? xp + 7 : xp - 7, y + 4, g);
 	}
 	puts_(b, "</g>\n");
 }
@@ -640,15 +856,22 @@ static void trip_table(buf_t *b, const replay_t *r)
 
 static const char css[] =
 	"body{font-family:sans-serif;margin:20px;color:#222}"
+	"h1{font-size:22px;margin:0 0 6px}p.sum{font-size:14px;margin:0 0 8px}"
 	"table{border-collapse:collapse;font-size:13px}"
 	"td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}"
-	"svg text{font-size:11px;fill:#333}"
-	".frame{fill:none;stroke:#999}.grid{stroke:#eee}"
-	".price{fill:none;stroke:#1f5fbf;stroke-width:1.2}"
-	".thr{stroke:#c0392b;stroke-dasharray:6 4}.thrl{text-anchor:end;fill:#c0392b}"
-	".trip{stroke:#e67e22;stroke-width:1}.tripl{fill:#e67e22}"
-	".fee{fill:#8e44ad}.tl{text-anchor:middle}.vl{text-anchor:end}"
-	".title{font-weight:bold}.note{text-anchor:end}";
+	"svg{max-width:100%;height:auto}svg text{font-size:11px;fill:#333}"
+	".frame{fill:none;stroke:#888}.grid{stroke:#e8e8e8}.tick{stroke:#888}"
+	".price{fill:none;stroke:#1f5fbf;stroke-width:1.4}"
+	".thr{stroke:#c0392b;stroke-width:1.2;stroke-dasharray:6 4}"
+	".thrl{text-anchor:end;fill:#c0392b}.thrl.start{text-anchor:start}"
+	".trip{stroke:#e67e22;stroke-width:1.5}.tripdot{fill:#e67e22;stroke:#fff}"
+	".tripl{fill:#a04f00;font-weight:bold}.end{text-anchor:end}"
+	".labbg{fill:#fff;fill-opacity:0.85}"
+	".ext{fill:#1f5fbf}.extl{fill:#1f5fbf}"
+	".fee{fill:#8e44ad}.feel{fill:#8e44ad}.tl{text-anchor:middle}.vl{text-anchor:end}"
+	".axt{text-anchor:middle;font-size:12px;fill:#555}text.axt[x]{text-anchor:end}"
+	".title{font-weight:bold;font-size:13px}.sub{fill:#777}.note{text-anchor:end}"
+	".legend text{fill:#444}";
 
 kerr_t report_html(const replay_t *r, const char *title, char **out, size_t *len)
 {
@@ -678,7 +901,7 @@ kerr_t report_html(const replay_t *r, const char *title, char **out, size_t *len
 	html_esc(&b, title);
 	utc_text(s.t0, false, false, t0);
 	utc_text(st.first_t >= 0 ? st.last_t : s.t0, false, false, t1);
-	pf(&b, "</h1>\n<p>%llu events from %s to %s UTC (%lld ms); %llu trips",
+	pf(&b, "</h1>\n<p class=\"sum\">%llu events from %s to %s UTC (%lld ms); %llu trips",
 	   (unsigned long long)st.events, t0, t1,
 	   (long long)(st.first_t >= 0 ? st.last_t - st.first_t : 0),
 	   (unsigned long long)st.trips);
@@ -691,9 +914,9 @@ kerr_t report_html(const replay_t *r, const char *title, char **out, size_t *len
 
 	pf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 	   "viewBox=\"0 0 %d %d\">\n", SVG_W,
-	   (int)(npanels * (PANEL_H + PANEL_GAP) + FEE_H + PANEL_GAP + 10), SVG_W,
-	   (int)(npanels * (PANEL_H + PANEL_GAP) + FEE_H + PANEL_GAP + 10));
-	y = 24;
+	   (int)(npanels * (PANEL_H + PANEL_GAP) + FEE_H + 26 + 36), SVG_W,
+	   (int)(npanels * (PANEL_H + PANEL_GAP) + FEE_H + 26 + 36));
+	y = 26;
 	for (size_t f = 0; f < cfg->nfeeds; f++) {
 		size_t n = replay_series(r, f, pt, cap);
 

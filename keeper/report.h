@@ -27,6 +27,9 @@
  *                (e.g. the action needs $account and the trip has none)
  *   trips_dropped  trips beyond REPLAY_MAX_TRIPS, counted only (present
  *                when > 0)
+ *   mempool_not_evaluated  matches of mempool triggers with simulate =
+ *                true, which a replay cannot judge (no node; present when
+ *                > 0)
  *   by_trigger   every trigger of the config, in config order: its trips
  *   bad_lines    bad lines by kind (replay_bad_name), kinds with none left
  *                out: {} for a clean file

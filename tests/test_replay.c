@@ -15,7 +15,13 @@
  *     computed figures), signed and recoverable with a signer;
  *   - the gas file parser on the real file and on broken ones;
  *   - the decimated series keeps a crash's low and stays bounded;
- *   - determinism: two runs give byte-identical JSON and HTML reports.
+ *   - determinism: two runs give byte-identical JSON and HTML reports;
+ *   - node_parse_doc (the frame read from the replay line's own tokens)
+ *     against node_parse_frame on every fixture frame and thousands of
+ *     mutations of them, and at the parser's length and token limits;
+ *   - mempool triggers: without simulate judged on each matching recorded
+ *     pending transaction (trip at the line's time, carrying the tx); with
+ *     simulate counted as not evaluated, never tripping.
  */
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +31,7 @@
 
 #include "keeper/det_outflow.h"
 #include "keeper/engine.h"
+#include "keeper/node_parse.h"
 #include "keeper/replay.h"
 #include "keeper/report.h"
 #include "signer/signer.h"
@@ -738,6 +745,323 @@ out:
 	config_free(cfg);
 }
 
+/* ---- node_parse_doc == node_parse_frame --------------------------------- */
+
+/* An event with its views replaced by their contents' length and first
+ * byte, so that two parses of the same text in different buffers compare
+ * equal with memcmp. */
+static void ev_norm(event_t *ev)
+{
+	event_hex_t *h = ev->kind == EV_PENDING_TX ? &ev->tx.input :
+			 ev->kind == EV_LOG ? &ev->log.data : NULL;
+
+	if (h && h->p) {
+		size_t sum = 0;
+
+		for (size_t i = 0; i < h->len; i++)
+			sum = sum * 31 + (unsigned char)h->p[i];
+		h->p = (const char *)(uintptr_t)sum;
+	}
+}
+
+/* Frames compared (the rest did not make a good replay line). */
+static size_t n_compared;
+
+/* One frame both ways: through a replay line (its tokens) and alone.
+ * Returns 1 when they differ. */
+static int doc_vs_frame(node_parser_t *pa, node_parser_t *pb, const char *frame,
+			size_t flen, size_t *n_ok)
+{
+	char *line = malloc(flen + 64), *path;
+	int n = snprintf(line, 64, "{\"t\":1,\"src\":\"node\",\"raw\":");
+	replay_file_t *f = NULL;
+	replay_line_t ln;
+	node_frame_t fa, fb;
+	event_t ea, eb;
+	kerr_t xa, xb;
+	int differ = 0;
+
+	memcpy(line + n, frame, flen);
+	memcpy(line + n + flen, "}\n", 3);
+	path = tmp_file(line, (size_t)n + flen + 2);
+	free(line);
+	if (!path || replay_file_open(&f, path, NULL) != KERR_OK ||
+	    replay_file_next(f, &ln) != KERR_OK) {
+		replay_file_close(f);
+		if (path)
+			unlink(path);
+		free(path);
+		return 1;
+	}
+	/* Only frames that make a good line reach the parser in a replay. */
+	if (ln.err != REPLAY_OK || !ln.doc) {
+		replay_file_close(f);
+		unlink(path);
+		free(path);
+		return 0;
+	}
+	n_compared++;
+	memset(&ea, 0, sizeof ea);
+	memset(&eb, 0, sizeof eb);
+	xa = node_parse_doc(pa, ln.doc, ln.frame_tok, &fa, &ea);
+	xb = node_parse_frame(pb, frame, flen, &fb, &eb);
+	if (xa != xb || (pa->what == NULL) != (pb->what == NULL) ||
+	    (pa->what && strcmp(pa->what, pb->what) != 0))
+		differ = 1;
+	else if (xa == KERR_OK) {
+		if (fa.kind != fb.kind)
+			differ = 1;
+		else if (fa.kind == NODE_FRAME_EVENT) {
+			ev_norm(&ea);
+			ev_norm(&eb);
+			differ = fa.sub.len != fb.sub.len ||
+				 memcmp(fa.sub.p, fb.sub.p, fa.sub.len) != 0 ||
+				 memcmp(&ea, &eb, sizeof ea) != 0;
+		} else {
+			/* The reply's members, as text in each document. */
+			size_t ia[3] = { fa.id, fa.result, fa.error },
+			       ib[3] = { fb.id, fb.result, fb.error };
+
+			for (int k = 0; k < 3; k++) {
+				jtok_view_t va, vb;
+
+				if ((ia[k] == JTOK_NONE) != (ib[k] == JTOK_NONE)) {
+					differ = 1;
+					break;
+				}
+				if (ia[k] == JTOK_NONE)
+					continue;
+				va = jtok_text(ln.doc, ia[k]);
+				vb = jtok_text(&pb->doc, ib[k]);
+				if (va.len != vb.len || memcmp(va.p, vb.p, va.len) != 0)
+					differ = 1;
+			}
+			differ |= fa.id_is_num != fb.id_is_num || fa.id_num != fb.id_num;
+		}
+		if (!differ)
+			(*n_ok)++;
+	}
+	if (differ)
+		CHECK_MSG(0, "doc %s (%s), frame %s (%s): %.*s", kerr_str(xa),
+			  pa->what ? pa->what : "-", kerr_str(xb), pb->what ? pb->what : "-",
+			  (int)(flen > 200 ? 200 : flen), frame);
+	replay_file_close(f);
+	unlink(path);
+	free(path);
+	return differ;
+}
+
+static void test_node_parse_doc(void)
+{
+	static const char *const fixtures[] = {
+		"tests/fixtures/frames/anvil-stream.jsonl",
+		"tests/fixtures/frames/anvil-berlin.jsonl",
+		"tests/fixtures/frames/anvil-replies.jsonl",
+	};
+	node_parser_t pa, pb, sa, sb;
+	size_t frames = 0, mutants = 0, good = 0;
+	int differ = 0;
+
+	CHECK_OK(node_parse_init(&pa, 0));
+	CHECK_OK(node_parse_init(&pb, 0));
+	/* 8 KiB frames: 1,024 tokens, so the token limit can be met below the
+	 * length limit. */
+	CHECK_OK(node_parse_init(&sa, 8192));
+	CHECK_OK(node_parse_init(&sb, 8192));
+	for (size_t fi = 0; fi < sizeof fixtures / sizeof fixtures[0]; fi++) {
+		size_t len = 0;
+		char *data = t_read_file(fixtures[fi], &len), *p, *nl;
+
+		CHECK(data != NULL);
+		if (!data)
+			continue;
+		for (p = data; p < data + len && (nl = memchr(p, '\n', (size_t)(data + len - p)));
+		     p = nl + 1) {
+			size_t fl = (size_t)(nl - p);
+			char *m;
+
+			if (!fl)
+				continue;
+			frames++;
+			differ += doc_vs_frame(&pa, &pb, p, fl, &good);
+			if (!(m = malloc(fl + 32)))
+				continue;
+			/* Mutations: one byte replaced, deleted or doubled. */
+			for (int k = 0; k < 300 && differ < 5; k++) {
+				static const char alpha[] = "0x1fF\"{}[],:-.ntu \\9";
+				uint64_t x = rnd();
+				size_t at = (size_t)(x >> 8) % fl, ml = fl;
+				char c = alpha[(x >> 32) % (sizeof alpha - 1)];
+
+				memcpy(m, p, fl);
+				if (x % 3 == 0) {
+					m[at] = c;
+				} else if (x % 3 == 1) {
+					memmove(m + at, m + at + 1, fl - at - 1);
+					ml--;
+				} else {
+					memmove(m + at + 1, m + at, fl - at);
+					ml++;
+				}
+				mutants++;
+				differ += doc_vs_frame(&pa, &pb, m, ml, &good);
+			}
+			free(m);
+		}
+		free(data);
+	}
+	/* The limits: a frame over the length limit, and one within it with
+	 * more tokens than the parser holds (an ignored member of 1,100
+	 * numbers), then one just within both. */
+	{
+		static const char head[] = "{\"jsonrpc\":\"2.0\",\"method\":\"eth_subscription\","
+			"\"params\":{\"subscription\":\"0x1\",\"result\":\"0x"
+			"00000000000000000000000000000000000000000000000000000000000000aa\"},\"x\":";
+		char *big = malloc(16384);
+		size_t hl = sizeof head - 1, n;
+
+		if (big) {
+			/* Tokens: 13 + k (the root, 3 members, params' 2, the key
+			 * "x" and its array of k): 1,024 is the limit. */
+			for (size_t k = 1000; k < 1020; k++) {
+				memcpy(big, head, hl);
+				n = hl;
+				big[n++] = '[';
+				for (size_t j = 0; j < k; j++) {
+					big[n++] = '0';
+					big[n++] = j + 1 < k ? ',' : ']';
+				}
+				big[n++] = '}';
+				differ += doc_vs_frame(&sa, &sb, big, n, &good);
+			}
+			for (size_t want = 8188; want < 8197; want++) {
+				memcpy(big, head, hl);
+				n = hl;
+				big[n++] = '"';
+				while (n < want - 2)
+					big[n++] = 'a';
+				big[n++] = '"';
+				big[n++] = '}';
+				differ += doc_vs_frame(&sa, &sb, big, n, &good);
+			}
+			free(big);
+		}
+	}
+	CHECK_EQ_INT(differ, 0);
+	CHECK(good > frames);
+	printf("node_parse_doc: %zu fixture frames, %zu mutations and 29 at the limits; "
+	       "%zu made a good replay line: %zu parsed alike to the event, %zu refused "
+	       "alike (same code and field)\n", frames, mutants, n_compared, good,
+	       n_compared - good);
+	node_parse_release(&pa);
+	node_parse_release(&pb);
+	node_parse_release(&sa);
+	node_parse_release(&sb);
+}
+
+/* ---- mempool triggers ----------------------------------------------------- */
+
+/* The contract of tests/fixtures/frames/anvil-stream.jsonl that four of its
+ * six full pending transactions call (lines 12, 17, 22, 25). */
+#define MP_WATCH "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0"
+
+static void test_mempool(void)
+{
+	char text[4096];
+	config_keeper_t *cfg;
+	char *frames, *p, *nl;
+	size_t len = 0, nfull = 0, line = 0;
+	int64_t t = 1700000000000;
+	char want_hash[4][67];
+	int64_t want_t[4];
+	replay_stats_t st;
+	replay_t *r = NULL;
+
+	snprintf(text, sizeof text,
+		 "chain = { id = 31337; ws = \"ws://127.0.0.1:8545\"; rpc = [ \"http://127.0.0.1:8545\" ]; };\n"
+		 "watch = ( { name = \"w\"; address = \"%s\"; } );\n"
+		 "actions = ( { name = \"p\"; to = \"" TO_ADDR "\"; call = \"pause()\"; gas_limit = 100000; gas = \"o\"; } );\n"
+		 "gas = ( { name = \"o\"; strategy = \"outbid\"; max_fee_gwei = 500; } );\n"
+		 "triggers = (\n"
+		 " { name = \"mp\"; kind = \"mempool\"; watch = \"w\"; threshold_pct = 10; cooldown_ms = 1; action = \"p\"; },\n"
+		 " { name = \"ms\"; kind = \"mempool\"; watch = \"w\"; simulate = true; threshold_pct = 10; action = \"p\"; },\n"
+		 " { name = \"mo\"; kind = \"mempool\"; watch = \"w\"; selectors = [ \"0xa9059cbb\" ];\n"
+		 "   allow = [ \"0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266\" ]; threshold_pct = 10; action = \"p\"; } );\n",
+		 MP_WATCH);
+	cfg = load_cfg(text);
+	frames = t_read_file("tests/fixtures/frames/anvil-stream.jsonl", &len);
+	CHECK(cfg != NULL && frames != NULL);
+	if (!cfg || !frames)
+		goto out;
+	/* The expectation from the frames themselves: the full pending
+	 * transactions to the watch, their hashes and line times. */
+	{
+		char *out = malloc(len * 2 + 4096);
+		size_t n = 0;
+
+		if (!out)
+			goto out;
+		for (p = frames; p < frames + len && (nl = memchr(p, '\n', (size_t)(frames + len - p)));
+		     p = nl + 1) {
+			char *h;
+
+			t += 10;
+			line++;
+			n += (size_t)snprintf(out + n, len * 2 + 4096 - n,
+					      "{\"t\":%lld,\"src\":\"node\",\"raw\":%.*s}\n",
+					      (long long)t, (int)(nl - p), p);
+			*nl = 0;
+			if (strstr(p, "\"eth_subscription\"") && strstr(p, "\"from\"") &&
+			    strstr(p, "\"to\":\"" MP_WATCH "\"") && (h = strstr(p, "\"hash\":\"")) &&
+			    nfull < 4) {
+				memcpy(want_hash[nfull], h + 8, 66);
+				want_hash[nfull][66] = 0;
+				want_t[nfull++] = t;
+			}
+			*nl = '\n';
+		}
+		r = replay_text(cfg, out, NULL);
+		free(out);
+	}
+	CHECK_EQ_INT(nfull, 4);
+	if (!r)
+		goto out;
+	replay_stats(r, &st);
+	/* mp matches all four, ms too (not evaluated), mo none: the one
+	 * transfer() call comes from the allowed dev account. */
+	CHECK_EQ_INT(st.mempool_matched, 8);
+	CHECK_EQ_INT(st.mempool_unevaluated, 4);
+	CHECK_EQ_INT(replay_trigger_trips(r, 0), 4);
+	CHECK_EQ_INT(replay_trigger_trips(r, 1), 0);
+	CHECK_EQ_INT(replay_trigger_trips(r, 2), 0);
+	CHECK_EQ_INT(replay_ntrips(r), 4);
+	for (size_t i = 0; i < replay_ntrips(r) && i < nfull; i++) {
+		const replay_trip_t *x = replay_trip(r, i);
+		char hx[67];
+
+		hx[0] = '0';
+		hx[1] = 'x';
+		for (int k = 0; k < 32; k++)
+			snprintf(hx + 2 + 2 * k, 3, "%02x", x->trip.tx_hash[k]);
+		CHECK(x->trip.has_tx);
+		CHECK_EQ_STR(hx, want_hash[i]);
+		CHECK_EQ_INT(x->trip.time_ms, want_t[i]);
+		CHECK_EQ_INT(x->at_ms, want_t[i]);
+		CHECK(x->trip.value == 100 && x->trip.threshold == 10);
+		/* The rival goes to the outbid strategy: a bid above its own. */
+		CHECK_EQ_INT(x->tx_err, KERR_OK);
+		CHECK(u256_cmp(&x->fees.max_fee, &x->trip.tx_max_fee) > 0);
+	}
+	printf("mempool: %zu matching pending transactions: %llu trips without simulate, "
+	       "%llu matches of simulate = true not evaluated\n", nfull,
+	       (unsigned long long)replay_trigger_trips(r, 0),
+	       (unsigned long long)st.mempool_unevaluated);
+out:
+	replay_free(r);
+	free(frames);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	RUN(test_due_stale);
@@ -753,5 +1077,7 @@ int main(void)
 	RUN(test_signed_trips);
 	RUN(test_series);
 	RUN(test_determinism);
+	RUN(test_node_parse_doc);
+	RUN(test_mempool);
 	return t_done();
 }

@@ -21,7 +21,11 @@
  * - every frame of tests/fixtures/frames/ (*.jsonl) written as a replay line,
  *   verbatim and as a JSON string, reads back byte for byte and gives
  *   node_parse / feed_parse the same result as the original frame;
- * - the descriptor form (a pipe), option checks, a missing file.
+ * - the descriptor form (a pipe), option checks, a missing file;
+ * - the canonical price line's fast path against the full rules
+ *   (opts.no_fast) on the same lines: canonical ones, every near miss of a
+ *   list, prices at the exactness limits, random mutations of canonical
+ *   lines: the same fault, code, position and fields for every line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -999,6 +1003,249 @@ static void test_open(void)
 	}
 }
 
+/* ---- the canonical price line: fast path == full rules */
+
+/*
+ * A mutation of a canonical line: one byte replaced, deleted, inserted or
+ * repeated.  Within t's digits (and just after them) only a deletion or a
+ * replacement by '0' or a non-digit, which never make t larger: a good
+ * line with a larger t would put every later line of the file behind it
+ * in time, and the rest of the test would only see T_BACKWARDS.  Larger
+ * times have their own lines in the fixed list.
+ */
+static void mutate(buf_t *b, const char *line, uint64_t x)
+{
+	static const char alphabet[] = "0123456789.-+eE\"\\{}:, \tx\x7f\x01\xc3\xa9";
+	static const char t_alphabet[] = "0.-+eE\"\\{}:, x";
+	size_t n = strlen(line), at = (size_t)(x >> 8) % n, t_end = 5;
+	char c = alphabet[(x >> 32) % (sizeof alphabet - 1)];
+	unsigned op = (unsigned)(x % 4);
+
+	while (line[t_end] >= '0' && line[t_end] <= '9')
+		t_end++;
+	if (at >= 5 && at <= t_end) {
+		op = op % 2;   /* replace or delete */
+		c = t_alphabet[(x >> 32) % (sizeof t_alphabet - 1)];
+	}
+	switch (op) {
+	case 0:   /* replace */
+		b_put(b, line, at);
+		b_put(b, &c, 1);
+		b_str(b, line + at + 1);
+		break;
+	case 1:   /* delete */
+		b_put(b, line, at);
+		b_str(b, line + at + 1);
+		break;
+	case 2:   /* insert */
+		b_put(b, line, at);
+		b_put(b, &c, 1);
+		b_str(b, line + at);
+		break;
+	default:  /* a byte repeated a few times */
+		b_put(b, line, at + 1);
+		b_rep(b, line[at], 1 + (size_t)(x >> 48) % 20);
+		b_str(b, line + at + 1);
+		break;
+	}
+}
+
+/* The same line as read by the two readers. */
+static bool same_line(const replay_line_t *a, const replay_line_t *b)
+{
+	if (a->line != b->line || a->err != b->err || a->why != b->why)
+		return false;
+	if (a->err != REPLAY_OK && a->err != REPLAY_E_T_BACKWARDS)
+		return a->err_pos == b->err_pos;
+	if (a->t != b->t || a->kind != b->kind || a->src.len != b->src.len ||
+	    memcmp(a->src.p, b->src.p, a->src.len) != 0)
+		return false;
+	if (a->kind == REPLAY_PRICE)
+		return memcmp(&a->price, &b->price, sizeof a->price) == 0;
+	return a->raw_string == b->raw_string && a->frame.len == b->frame.len &&
+	       memcmp(a->frame.p, b->frame.p, a->frame.len) == 0 &&
+	       (a->doc == NULL) == (b->doc == NULL) && a->frame_tok == b->frame_tok;
+}
+
+static void test_fast_path(void)
+{
+	static const char *const fixed[] = {
+		/* canonical, and at the limits the fast path takes */
+		"{\"t\":0,\"src\":\"a\",\"price\":1}",
+		"{\"t\":1,\"src\":\"usdc-usd\",\"price\":0.99981}",
+		"{\"t\":1,\"src\":\"eth_usd.x\",\"price\":195.21}",
+		"{\"t\":2,\"src\":\"a\",\"price\":9007199254740992}",
+		"{\"t\":2,\"src\":\"a\",\"price\":9007199254740993}",
+		"{\"t\":2,\"src\":\"a\",\"price\":900719925474099.3}",
+		"{\"t\":2,\"src\":\"a\",\"price\":0.9007199254740993}",
+		"{\"t\":2,\"src\":\"a\",\"price\":0.0000000000000000000001}",
+		"{\"t\":2,\"src\":\"a\",\"price\":0.00000000000000000000001}",
+		"{\"t\":2,\"src\":\"a\",\"price\":1.0000000000000000000}",
+		"{\"t\":2,\"src\":\"a\",\"price\":12345678901234567890}",
+		"{\"t\":2,\"src\":\"a\",\"price\":1234567890123456789}",
+		"{\"t\":2,\"src\":\"a\",\"price\":0.1}",
+		"{\"t\":2,\"src\":\"a\",\"price\":0.3}",
+		"{\"t\":2,\"src\":\"a\",\"price\":2.675}",
+		"{\"t\":2,\"src\":\"a\",\"price\":1.7976931348623157}",
+		"{\"t\":10,\"src\":\"0123456789012345678901234567890123456789012345678901234567890123\",\"price\":1}",
+		"{\"t\":10,\"src\":\"01234567890123456789012345678901234567890123456789012345678901234\",\"price\":1}",
+		"{\"t\":10,\"src\":\" ~!#$%&'()*+,-./:;<=>?@[]^_`{|}\",\"price\":1}",
+		/* near misses: each must be judged as the full rules judge it */
+		"{\"t\":10,\"src\":\"\",\"price\":1}",
+		"{\"t\":10,\"src\":\"a\\u0062\",\"price\":1}",
+		"{\"t\":10,\"src\":\"a\\\"\",\"price\":1}",
+		"{\"t\":10,\"src\":\"caf\xc3\xa9\",\"price\":1}",
+		"{\"t\":10,\"src\":\"caf\xc3\",\"price\":1}",
+		"{\"t\":10,\"src\":\"a\x7f\",\"price\":1}",
+		"{\"t\":10,\"src\":\"a\x01\",\"price\":1}",
+		"{\"t\":10,\"src\":\"a\tb\",\"price\":1}",
+		"{\"t\":010,\"src\":\"a\",\"price\":1}",
+		"{\"t\":-1,\"src\":\"a\",\"price\":1}",
+		"{\"t\":10.0,\"src\":\"a\",\"price\":1}",
+		"{\"t\":1e3,\"src\":\"a\",\"price\":1}",
+		"{\"t\":\"10\",\"src\":\"a\",\"price\":1}",
+		"{\"t\":,\"src\":\"a\",\"price\":1}",
+		"{\"t\":10,\"src\":\"a\",\"price\":0}",
+		"{\"t\":10,\"src\":\"a\",\"price\":0.0}",
+		"{\"t\":10,\"src\":\"a\",\"price\":-0}",
+		"{\"t\":10,\"src\":\"a\",\"price\":-1.5}",
+		"{\"t\":10,\"src\":\"a\",\"price\":01.5}",
+		"{\"t\":10,\"src\":\"a\",\"price\":1.}",
+		"{\"t\":10,\"src\":\"a\",\"price\":.5}",
+		"{\"t\":10,\"src\":\"a\",\"price\":1.5e2}",
+		"{\"t\":10,\"src\":\"a\",\"price\":1e999}",
+		"{\"t\":10,\"src\":\"a\",\"price\":\"1.5\"}",
+		"{\"t\":10,\"src\":\"a\",\"price\":1.5 }",
+		"{\"t\":10,\"src\":\"a\",\"price\":1.5}x",
+		"{\"t\":10,\"src\":\"a\",\"price\":1.5}}",
+		"{\"t\":10,\"src\":\"a\",\"price\":1.5",
+		"{\"t\":10,\"src\":\"a\",\"price\":1.5,\"price\":2}",
+		"{\"t\":10,\"src\":\"a\",\"price\":1.5,\"raw\":{}}",
+		"{\"t\":10,\"src\":\"a\",\"price\":1.5,\"x\":1}",
+		"{\"t\":10, \"src\":\"a\",\"price\":1.5}",
+		" {\"t\":10,\"src\":\"a\",\"price\":1.5}",
+		"{\"t\":10,\"src\":\"a\",\"price\":1.5}\r",
+		"{\"t\":10,\"src\":\"a\",\"prices\":1.5}",
+		"{\"t\":10,\"src\":\"a\",\"pric\\u0065\":1.5}",
+		"{\"t\":10,\"src\":\"a\",\"raw\":{\"p\":1}}",
+		"{\"t\":9,\"src\":\"a\",\"price\":1.5}",   /* backwards */
+		"{\"t\":10,\"src\":\"a\",\"price\":1.5}",   /* equal */
+	};
+	/* The largest times, after every other line. */
+	static const char *const last[] = {
+		"{\"t\":999999999999999999,\"src\":\"a\",\"price\":1}",
+		"{\"t\":1000000000000000000,\"src\":\"a\",\"price\":1}",
+		"{\"t\":9223372036854775807,\"src\":\"a\",\"price\":1}",
+		"{\"t\":9223372036854775808,\"src\":\"a\",\"price\":1}",
+		"{\"t\":9223372036854775807,\"src\":\"a\",\"price\":2}",
+	};
+	const replay_file_opts_t slow = { .no_fast = true };
+	replay_file_t *ra = NULL, *rb = NULL;
+	replay_file_stats_t sa, sb;
+	replay_line_t la, lb;
+	uint64_t x = 0x2545f4914f6cdd1du;
+	size_t canon = 0, differ = 0;
+	const char *path;
+	buf_t b = { 0 };
+	kerr_t ea, eb;
+
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+		b_str(&b, fixed[i]);
+		b_str(&b, "\n");
+	}
+	/* Canonical lines with prices of every length and scale, each
+	 * followed by a few mutations of itself (times rise, so the good ones
+	 * stay in order; a mutated t may go back). */
+	for (int i = 0; i < 20000; i++) {
+		char line[256], num[80];
+		int digits, decimals;
+		uint64_t v;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		digits = 1 + (int)(x % 20);
+		decimals = (int)((x >> 8) % 26);
+		v = x >> 12;
+		if (i % 3 == 0) {   /* as import writes: shortest round trip */
+			double d = (double)(x >> 11) / (double)(1ull << (x % 53));
+
+			for (int k = 1; k <= 17; k++) {
+				snprintf(num, sizeof num, "%.*g", k, d);
+				if (strtod(num, NULL) == d)
+					break;
+			}
+		} else {
+			/* `digits` digits of v, the last `decimals` of them
+			 * (with zeros before when fewer) after the point. */
+			char dg[32], zeros[32];
+			int nd = snprintf(dg, sizeof dg, "%llu", (unsigned long long)v);
+
+			if (nd > digits)
+				nd = digits;
+			dg[nd] = 0;
+			if (decimals == 0) {
+				snprintf(num, sizeof num, "%s", dg);
+			} else if (decimals < nd) {
+				snprintf(num, sizeof num, "%.*s.%s", nd - decimals, dg,
+					 dg + nd - decimals);
+			} else {
+				memset(zeros, '0', (size_t)(decimals - nd));
+				zeros[decimals - nd] = 0;
+				snprintf(num, sizeof num, "0.%s%s", zeros, dg);
+			}
+		}
+		snprintf(line, sizeof line, "{\"t\":%d,\"src\":\"%s\",\"price\":%s}",
+			 1000 + i * 10, i % 2 ? "usdc-usd" : "eth", num);
+		b_str(&b, line);
+		b_str(&b, "\n");
+		canon++;
+		for (int k = 0; k < 3; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			mutate(&b, line, x);
+			b_str(&b, "\n");
+		}
+	}
+	for (size_t i = 0; i < sizeof last / sizeof last[0]; i++) {
+		b_str(&b, last[i]);
+		b_str(&b, "\n");
+	}
+	path = write_file(b.p, b.len);
+	CHECK_OK(replay_file_open(&ra, path, NULL));
+	CHECK_OK(replay_file_open(&rb, path, &slow));
+	if (!ra || !rb)
+		goto out;
+	for (;;) {
+		ea = replay_file_next(ra, &la);
+		eb = replay_file_next(rb, &lb);
+		CHECK_EQ_INT(ea, eb);
+		if (ea != KERR_OK || eb != KERR_OK)
+			break;
+		if (!same_line(&la, &lb) && differ++ < 5)
+			CHECK_MSG(0, "line %llu: fast %s (%s) t %lld price %.17g, full %s (%s) "
+				  "t %lld price %.17g", (unsigned long long)la.line,
+				  replay_file_err_name(la.err), kerr_str(la.why), (long long)la.t,
+				  la.price, replay_file_err_name(lb.err), kerr_str(lb.why),
+				  (long long)lb.t, lb.price);
+	}
+	CHECK_EQ_INT(differ, 0);
+	replay_file_stats(ra, &sa);
+	replay_file_stats(rb, &sb);
+	CHECK_EQ_INT(sb.fast, 0);
+	/* Most canonical lines go the fast way (the rest: digits beyond 2^53
+	 * or a scale past 10^22), and some mutations stay canonical. */
+	CHECK(sa.fast >= canon / 2 && sa.fast < sa.ok);
+	printf("    %llu lines: %llu good (%llu by the fast path, %zu canonical written), "
+	       "%llu bad; the same by both paths\n", (unsigned long long)sa.lines,
+	       (unsigned long long)sa.ok, (unsigned long long)sa.fast, canon,
+	       (unsigned long long)sa.errors);
+	sa.fast = sb.fast = 0;
+	CHECK(memcmp(&sa, &sb, sizeof sa) == 0);
+out:
+	replay_file_close(ra);
+	replay_file_close(rb);
+	unlink(path);
+	free(b.p);
+}
+
 int main(void)
 {
 	/* A reader that loops instead of ending must fail, not hang the run. */
@@ -1020,6 +1267,7 @@ int main(void)
 	RUN(test_string_escapes);
 	RUN(test_fixtures);
 	RUN(test_open);
+	RUN(test_fast_path);
 	forget();
 	rmdir(tmpdir);
 	return t_done();
