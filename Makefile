@@ -35,7 +35,7 @@ TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCH_SRC := $(wildcard tests/bench_*.c)
 BENCH_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(BENCH_SRC))
 
-.PHONY: all deps test test-run bench bench-run clean
+.PHONY: all deps test test-run bench bench-run clean valgrind-test valgrind-run
 .DEFAULT_GOAL := all
 
 ifeq ($(SANITIZE),1)
@@ -80,7 +80,8 @@ $(BUILD)/tests/test_record_anvil: $(BUILD)/tests/feedsrv tests/feedsrv.h $(BUILD
 # test_live_anvil runs the build's keeper (run --dry-run) against anvil and feedsrv.
 $(BUILD)/tests/test_live_anvil: $(BUILD)/tests/feedsrv tests/feedsrv.h $(BUILD)/bin/keeper
 # ... and so do the mempool and liquidation ones (no feeds).
-$(BUILD)/tests/test_live_mempool_anvil $(BUILD)/tests/test_live_liq_anvil: $(BUILD)/bin/keeper
+$(BUILD)/tests/test_live_mempool_anvil $(BUILD)/tests/test_live_liq_anvil \
+	$(BUILD)/tests/test_run_send_anvil: $(BUILD)/bin/keeper
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
@@ -103,6 +104,13 @@ bench-run: $(BUILD)/bin/keeper $(BENCH_BIN)
 
 clean:
 	rm -rf build bin
+
+# valgrind-test: the unit tests under valgrind's memcheck (tests/valgrind.sh).
+valgrind-test: deps
+	@$(MAKE) --no-print-directory valgrind-run
+
+valgrind-run: $(BUILD)/bin/keeper $(TEST_BIN) $(BUILD)/tests/feedsrv
+	@BUILD=$(BUILD) KEEPER=$(BUILD)/bin/keeper sh tests/valgrind.sh
 
 # ---- proto: event-loop prototypes of keeper issue 3 (tests/proto/RESULTS.md)
 # Not part of `all`, `test` or `bench`.  `make proto` builds them into

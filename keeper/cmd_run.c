@@ -1,25 +1,40 @@
 /*
- * cmd_run: `keeper run -c FILE --dry-run`, the live keeper without its
- * hands: it connects to the node and the price feeds (keeper/live.h),
- * evaluates every trigger the engine knows, and logs each trip as one line,
- * until SIGINT or SIGTERM; then one summary line goes to stdout.
+ * cmd_run: `keeper run -c FILE [--dry-run]`, the live keeper: it connects
+ * to the node and the price feeds (keeper/live.h), evaluates every
+ * trigger, logs each trip as one line and hands it to the tracker
+ * (keeper/tracker.h), which signs and sends the action's transaction and
+ * follows it, until SIGINT or SIGTERM; then one summary line goes to
+ * stdout.
  *
- * Without --dry-run it refuses (exit 2) rather than pretend: building,
- * signing and sending the actions is the next step of the project, and an
- * operator who asks `run` to guard a protocol must not believe it does.
- * A trigger of a kind nothing evaluates yet would be named at start for
- * the same reason (every kind of this version is evaluated: the engine's,
- * and mempool and liquidation by live).
+ * The signer.  Without --dry-run a signer group is required: a keeper
+ * that cannot sign guards nothing, and must say so at start rather than
+ * at the first trip (exit 2).  The key is loaded, then restricted for good
+ * to the (to, selector) pairs of the config's actions and guards
+ * (tracker_targets), so that nothing else can ever be signed with it,
+ * whatever a bug elsewhere hands it.  With --dry-run the signer is
+ * optional; when configured it is loaded and restricted the same way and
+ * every would-be transaction is signed and logged, never sent (an
+ * operator's check of the whole setup, key included).  A signer that
+ * cannot be loaded is a config problem (exit 2), as interface.md's
+ * statuses go: the file the config names is missing, unreadable, readable
+ * by others, or not a key.
  *
- * Exit 0 after a clean stop, 1 when the loop or a connection cannot start,
- * 2 for bad usage or an invalid config (a trigger the detectors refuse
- * included).
+ * A trigger of a kind nothing evaluates would be named at start (every
+ * kind of this version is evaluated: the engine's, and mempool and
+ * liquidation by live).
+ *
+ * Exit 0 after a clean stop (the tracker's state is saved), 1 when the
+ * loop, a connection or the signer's library cannot start, 2 for bad usage
+ * or an invalid config (a trigger the detectors refuse, a missing or bad
+ * signer, a state file that is not this keeper's, included).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "keeper/cli.h"
 #include "keeper/config.h"
@@ -28,6 +43,8 @@
 #include "keeper/kerr.h"
 #include "keeper/live.h"
 #include "keeper/log.h"
+#include "keeper/tracker.h"
+#include "signer/signer.h"
 
 static live_t *sig_live;
 static volatile sig_atomic_t sig_got;
@@ -54,17 +71,20 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void print_summary(const live_t *lv, int64_t ms, const char *why)
+static void print_summary(const live_t *lv, bool dry, int64_t ms, const char *why)
 {
 	live_stats_t st;
 	const engine_stats_t *e = &st.engine;
+	const tracker_stats_t *t = &st.tracker;
 
 	live_stats(lv, &st);
-	printf("keeper run --dry-run: %lld.%03lld s, %llu events (%llu price, %llu log, "
+	printf("keeper run%s: %lld.%03lld s, %llu events (%llu price, %llu log, "
 	       "%llu head, %llu pending_tx, %llu feed_stale, %llu feed_back), %llu trips; "
 	       "balances %llu read, %llu failed; mempool %llu matched, %llu simulated, "
-	       "%llu unjudged; liquidation %llu scans, %llu errors; %s\n",
-	       (long long)(ms / 1000), (long long)(ms % 1000),
+	       "%llu unjudged; liquidation %llu scans, %llu errors; actions %llu dry-run, "
+	       "%llu sent, %llu replaced, %llu mined, %llu reverted, %llu stopped by guard, "
+	       "%llu failed, %llu in flight; %s\n",
+	       dry ? " --dry-run" : "", (long long)(ms / 1000), (long long)(ms % 1000),
 	       (unsigned long long)e->events, (unsigned long long)e->by_event[EV_PRICE],
 	       (unsigned long long)e->by_event[EV_LOG], (unsigned long long)e->by_event[EV_HEAD],
 	       (unsigned long long)e->by_event[EV_PENDING_TX],
@@ -73,8 +93,85 @@ static void print_summary(const live_t *lv, int64_t ms, const char *why)
 	       (unsigned long long)st.balance_ok, (unsigned long long)st.balance_failed,
 	       (unsigned long long)st.mempool_matched, (unsigned long long)st.sim_requests,
 	       (unsigned long long)st.sim_unjudged, (unsigned long long)st.liq_scans,
-	       (unsigned long long)st.liq_errors, why);
+	       (unsigned long long)st.liq_errors, (unsigned long long)t->dry_runs,
+	       (unsigned long long)t->sent, (unsigned long long)t->replaced,
+	       (unsigned long long)t->mined, (unsigned long long)t->reverted,
+	       (unsigned long long)t->guard_stops, (unsigned long long)t->failed,
+	       (unsigned long long)t->in_flight, why);
 	fflush(stdout);
+}
+
+/* The config's signer, loaded and restricted to the actions; the reason
+ * on stderr and the exit status on failure. */
+static int load_signer(const char *cfg_path, const config_keeper_t *cfg, signer_t **out)
+{
+	const config_signer_t *c = &cfg->signer;
+	addr_t to[SIGNER_MAX_TARGETS];
+	uint8_t sel[SIGNER_MAX_TARGETS][4];
+	const char *file;
+	signer_t *s = NULL;
+	size_t n;
+	int saved_errno;
+	kerr_t err;
+
+	*out = NULL;
+	if ((err = signer_new(&s)) != KERR_OK) {
+		fprintf(stderr, "keeper: cannot start the signer: %s\n", kerr_str(err));
+		return CLI_EXIT_FAIL;
+	}
+	errno = 0;
+	if (c->kind == CONFIG_SIGNER_KEY_FILE) {
+		file = c->key_file;
+		err = signer_load_key_file(s, file);
+	} else {
+		file = c->keystore;
+		err = signer_load_keystore(s, c->keystore, c->password_file);
+		/* Only the password file must be private (the keystore is
+		 * encrypted); an unreadable file is the password file when the
+		 * keystore reads fine. */
+		if (err == KERR_KEY_PERMS || (err == KERR_IO && access(c->keystore, R_OK) == 0))
+			file = c->password_file;
+	}
+	saved_errno = errno;
+	if (err == KERR_OK) {
+		if ((err = tracker_targets(cfg, to, sel, SIGNER_MAX_TARGETS, &n)) == KERR_OK)
+			err = signer_restrict(s, to, (const uint8_t (*)[4])sel, n);
+		if (err == KERR_OK) {
+			*out = s;
+			return CLI_EXIT_OK;
+		}
+		fprintf(stderr, "keeper: %s: cannot restrict the signer to the actions: %s\n",
+			cfg_path, kerr_str(err));
+		signer_free(s);
+		return CLI_EXIT_USAGE;
+	}
+	signer_free(s);
+	switch (err) {
+	case KERR_IO:
+		fprintf(stderr, "keeper: %s: signer: cannot read %s: %s\n", cfg_path, file,
+			saved_errno ? strerror(saved_errno) : "read failed");
+		break;
+	case KERR_KEY_PERMS:
+		fprintf(stderr, "keeper: %s: signer: %s is readable by group or others; a "
+			"secret file must be private: chmod 600 %s\n", cfg_path, file, file);
+		break;
+	case KERR_KEY_FORMAT:
+		fprintf(stderr, "keeper: %s: signer: %s is not a key file (want one "
+			"0x-prefixed 64-hex-digit private key)\n", cfg_path, file);
+		break;
+	case KERR_KEYSTORE_PASSWORD:
+		fprintf(stderr, "keeper: %s: signer: %s: wrong password (from %s)\n", cfg_path,
+			file, c->password_file);
+		break;
+	case KERR_NOMEM:
+	case KERR_CRYPTO:
+		fprintf(stderr, "keeper: %s: signer: %s: %s\n", cfg_path, file, kerr_str(err));
+		return CLI_EXIT_FAIL;
+	default:
+		fprintf(stderr, "keeper: %s: signer: %s: %s\n", cfg_path, file, kerr_str(err));
+		break;
+	}
+	return CLI_EXIT_USAGE;
 }
 
 int cmd_run(int argc, char **argv)
@@ -82,7 +179,11 @@ int cmd_run(int argc, char **argv)
 	const char *cfg_path = NULL, *why;
 	bool dry = false;
 	config_keeper_t *cfg = NULL;
+	signer_t *signer = NULL;
 	live_t *lv = NULL;
+	live_opts_t lo;
+	addr_t from;
+	char from_text[ADDR_TEXT_LEN];
 	struct sigaction sa, old_int, old_term, old_pipe;
 	size_t bad = SIZE_MAX, ext = 0;
 	int64_t t0;
@@ -110,21 +211,36 @@ int cmd_run(int argc, char **argv)
 		return cli_usage_error("run", "unexpected argument: %s", argv[optind]);
 	if (!cfg_path)
 		return cli_usage_error("run", "missing -c FILE");
-	if (!dry) {
-		fputs("keeper: sending transactions is not built yet: use --dry-run\n", stderr);
-		return CLI_EXIT_USAGE;
-	}
 
 	if ((err = config_load_report(cfg_path, &cfg, stderr)))
 		return err == KERR_NOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
 	log_setup(cfg->log_level, cfg->log_format);
+	if (cfg->signer.kind == CONFIG_SIGNER_NONE && !dry) {
+		fprintf(stderr, "keeper: %s: no signer group: run signs and sends its actions "
+			"and needs signer = { key_file = ...; } (or keystore and "
+			"password_file); use --dry-run to only log them\n", cfg_path);
+		status = CLI_EXIT_USAGE;
+		goto done;
+	}
+	if (cfg->signer.kind != CONFIG_SIGNER_NONE &&
+	    (status = load_signer(cfg_path, cfg, &signer)) != CLI_EXIT_OK)
+		goto done;
+	status = CLI_EXIT_FAIL;
 
-	if ((err = live_new(cfg, NULL, &lv, &bad))) {
+	memset(&lo, 0, sizeof lo);
+	lo.signer = signer;
+	lo.dry_run = dry;
+	if ((err = live_new(cfg, &lo, &lv, &bad))) {
 		if (bad < cfg->ntriggers) {
 			const config_trigger_t *t = &cfg->triggers[bad];
 
 			fprintf(stderr, "%s:%d: trigger \"%s\": %s\n", cfg_path, t->line,
 				t->name, kerr_str(err));
+			status = CLI_EXIT_USAGE;
+		} else if (err == KERR_STATE_INVALID) {
+			/* logged by the tracker, with the reason */
+			fprintf(stderr, "keeper: %s: state_file %s: %s\n", cfg_path,
+				cfg->state_file, kerr_str(err));
 			status = CLI_EXIT_USAGE;
 		} else {
 			fprintf(stderr, "keeper: cannot set up: %s\n", kerr_str(err));
@@ -151,9 +267,19 @@ int cmd_run(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, &old_pipe);
 
-	log_info("run", "dry run: %zu triggers (%zu evaluated), %zu feeds, node %s; "
-		 "nothing is sent", cfg->ntriggers, cfg->ntriggers - ext, cfg->nfeeds,
-		 cfg->chain.ws);
+	if (signer && signer_address(signer, &from) == KERR_OK)
+		addr_to_checksum(&from, from_text);
+	else
+		snprintf(from_text, sizeof from_text, "none");
+	if (dry)
+		log_info("run", "dry run: %zu triggers (%zu evaluated), %zu feeds, node %s, "
+			 "signer %s; nothing is sent", cfg->ntriggers, cfg->ntriggers - ext,
+			 cfg->nfeeds, cfg->chain.ws, from_text);
+	else
+		log_info("run", "%zu triggers (%zu evaluated), %zu feeds, %zu actions, node %s; "
+			 "sending as %s to %zu rpc endpoints, state file %s", cfg->ntriggers,
+			 cfg->ntriggers - ext, cfg->nfeeds, cfg->nactions, cfg->chain.ws,
+			 from_text, cfg->chain.nrpc, cfg->state_file ? cfg->state_file : "none");
 	t0 = mono_ms();
 	err = live_run(lv);
 
@@ -170,11 +296,12 @@ int cmd_run(int argc, char **argv)
 		why = "stopped by SIGTERM";
 	else
 		why = "stopped";
-	print_summary(lv, mono_ms() - t0, why);
+	print_summary(lv, dry, mono_ms() - t0, why);
 	if (!err)
 		status = CLI_EXIT_OK;
 done:
 	live_free(lv);
+	signer_free(signer);
 	config_free(cfg);
 	return status;
 }

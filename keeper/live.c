@@ -13,7 +13,12 @@
  * (allocated with the driver, on a free list): sim calls back exactly once
  * per accepted request but not at all when it is freed with requests
  * still waiting, so records owned here cannot leak at teardown.
+ *
+ * The tracker is the last stop of a trip and sees a head after every
+ * detector did, so that a head's trips are taken before the head round
+ * that may presign or replace on the same market.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +105,8 @@ struct live {
 	size_t ring_head, ring_len;
 	size_t inflight;
 	size_t nbal_read;       /* wants read at least once */
+	tracker_t *trk;
+	volatile sig_atomic_t stopping; /* live_stop() was called */
 	live_stats_t st;
 };
 
@@ -167,11 +174,79 @@ static void log_trip(const live_t *lv, size_t i, const detect_trip_t *t)
 	log_msg(LOGL_WARN, "trip", "%s", msg);
 }
 
+static live_liq_t *liq_of(live_t *lv, size_t trigger)
+{
+	for (size_t i = 0; i < lv->nliq; i++)
+		if (lv->liq[i].trigger == trigger)
+			return &lv->liq[i];
+	return NULL;
+}
+
+/* A liquidation trip's account is re-armed in its book. */
+static void liq_resolve(live_t *lv, size_t trigger, const addr_t *a, liq_outcome_t how)
+{
+	live_liq_t *l = liq_of(lv, trigger);
+	kerr_t err;
+
+	if (l && (err = liq_scan_resolved(l->scan, a, how)) != KERR_OK)
+		log_warn("run", "trigger %s: resolving an account: %s",
+			 lv->cfg->triggers[trigger].name, kerr_str(err));
+}
+
+/* The tracker's outcomes: only liquidation books need to hear of them
+ * (the tracker logged each already). */
+static void on_outcome(void *arg, const tracker_outcome_t *o)
+{
+	live_t *lv = arg;
+	liq_outcome_t how;
+
+	if (!o->final || !o->has_account || o->result == TRACKER_DRY_RUN)
+		return;
+	switch (o->result) {
+	case TRACKER_FAILED:
+		how = LIQ_FAILED;
+		break;
+	default:
+		/* mined, reverted, or the guard says it is done */
+		how = LIQ_MINED;
+		break;
+	}
+	for (size_t i = 0; i < lv->nliq; i++)
+		if (!strcmp(lv->cfg->triggers[lv->liq[i].trigger].name, o->trigger))
+			liq_resolve(lv, lv->liq[i].trigger, &o->account, how);
+}
+
+/* The trip's action: the tracker's. */
+static void act(live_t *lv, size_t trigger, const detect_trip_t *trip)
+{
+	const config_trigger_t *c = &lv->cfg->triggers[trigger];
+	kerr_t err;
+
+	if (!lv->trk || !c->action)
+		return;
+	if (lv->stopping) {
+		lv->st.trips_ignored++;
+		log_warn("run", "trigger %s: stopping, trip not acted on", c->name);
+		return;
+	}
+	err = tracker_trip(lv->trk, c, trip);
+	if (err == KERR_OK)
+		return;
+	lv->st.trips_refused++;
+	/* A busy lane is the tracker's to log: its transaction answers. */
+	if (err != KERR_IN_FLIGHT)
+		log_error("run", "trigger %s: action %s not taken: %s", c->name,
+			  c->action->name, kerr_str(err));
+	if (err != KERR_IN_FLIGHT && trip->has_account)
+		liq_resolve(lv, trigger, &trip->account, LIQ_FAILED);
+}
+
 /* Every trip, whoever evaluated it: counted, logged, handed on. */
 static void emit_trip(live_t *lv, size_t trigger, const detect_trip_t *trip)
 {
 	lv->st.trips++;
 	log_trip(lv, trigger, trip);
+	act(lv, trigger, trip);
 	if (lv->opts.on_trip)
 		lv->opts.on_trip(lv->opts.ctx, trigger, trip);
 }
@@ -540,6 +615,14 @@ static void on_event(void *ctx, const event_t *ev)
 		liq_catch_up_all(lv, ev->head.number);
 	for (size_t i = 0; i < lv->nliq; i++)
 		liq_scan_event(lv->liq[i].scan, ev);
+	if (ev->kind == EV_HEAD && lv->trk)
+		tracker_head(lv->trk, &ev->head);
+}
+
+void live_event(live_t *lv, const event_t *ev)
+{
+	if (lv && ev)
+		on_event(lv, ev);
 }
 
 static void on_tick(loop_t *loop, void *arg)
@@ -561,8 +644,9 @@ void live_free(live_t *lv)
 	if (lv->loop)
 		loop_timer_cancel(&lv->tick);
 	/* rpc_http first: it drops the completions that point at the node,
-	 * the balance wants, the sim and the scans. */
+	 * the balance wants, the sim, the scans and the tracker. */
 	rpc_http_free(lv->http);
+	tracker_free(lv->trk);
 	sim_free(lv->sim);
 	for (size_t i = 0; lv->liq && i < lv->nliq; i++)
 		liq_scan_free(lv->liq[i].scan);
@@ -707,6 +791,12 @@ static kerr_t setup_liquidation(live_t *lv, size_t *bad)
 	return KERR_OK;
 }
 
+/* The tracker's clock: the engine's (wall time, never back). */
+static uint64_t live_clock(void *ctx)
+{
+	return (uint64_t)live_now(ctx);
+}
+
 /* Whether address a is a watch entry (the node then delivers its logs). */
 static bool watched(const config_keeper_t *cfg, const addr_t *a)
 {
@@ -759,6 +849,14 @@ kerr_t live_new(const config_keeper_t *cfg, const live_opts_t *opts,
 	if ((err = node_new(lv->loop, cfg, lv->rpc, on_event, NULL, lv, &lv->node)) ||
 	    (err = feeds_new(lv->loop, cfg, on_event, NULL, lv, &lv->feeds)))
 		goto fail;
+	{
+		tracker_opts_t to = { .dry_run = lv->opts.dry_run };
+
+		if ((err = tracker_new(&lv->trk, cfg, lv->opts.signer, lv->rpc, lv->loop,
+				       live_clock, lv, cfg->state_file, on_outcome, lv,
+				       &to)))
+			goto fail;
+	}
 	*out = lv;
 	return KERR_OK;
 fail:
@@ -798,17 +896,26 @@ kerr_t live_run(live_t *lv)
 	    (err = rpc_block_number(lv->rpc, on_block_number, lv, NULL)))
 		log_warn("run", "eth_blockNumber at start: %s; balances are read and "
 			 "past logs searched from the first head on", kerr_str(err));
+	if ((err = tracker_start(lv->trk))) {
+		log_error("run", "cannot start the tracker: %s", kerr_str(err));
+		return err;
+	}
 	loop_timer_arm_ms(&lv->tick, lv->opts.tick_ms);
 	err = loop_run(lv->loop);
 	loop_timer_cancel(&lv->tick);
 	if (err)
 		log_error("run", "the event loop failed: %s", kerr_str(err));
+	/* Every change was saved as it happened; this is the last word. */
+	tracker_save(lv->trk);
 	return err;
 }
 
 void live_stop(live_t *lv)
 {
-	if (lv && lv->loop)
+	if (!lv)
+		return;
+	lv->stopping = 1;
+	if (lv->loop)
 		loop_stop(lv->loop);
 }
 
@@ -820,6 +927,11 @@ engine_t *live_engine(live_t *lv)
 loop_t *live_loop(live_t *lv)
 {
 	return lv ? lv->loop : NULL;
+}
+
+tracker_t *live_tracker(live_t *lv)
+{
+	return lv ? lv->trk : NULL;
 }
 
 bool live_evaluates(const live_t *lv, size_t trigger)
@@ -840,6 +952,7 @@ void live_stats(const live_t *lv, live_stats_t *out)
 		return;
 	*out = lv->st;
 	engine_stats(lv->eng, &out->engine);
+	tracker_stats(lv->trk, &out->tracker);
 	for (size_t i = 0; i < lv->nliq; i++) {
 		liq_scan_stats_t ls;
 

@@ -80,9 +80,28 @@
  * (tx, sender, tx_type and its fees: gas_price for types 0 and 1,
  * max_fee and max_priority_fee for later types, in wei per gas), account,
  * amount and token when the trip has them; then it goes to the trip
- * callback (the action layer plugs in there).
+ * callback.
  *
- * Nothing here signs or sends a transaction.
+ * Actions.  Every trip then goes to one keeper/tracker (tracker.h has its
+ * rules: guard, lanes, presign, nonces, escalation, state file), created
+ * here on the chain.rpc client and the loop, with the signer of the
+ * options: heads go to tracker_head() after the detectors have seen them,
+ * and each final outcome of a liquidation trip goes back to its
+ * liq_scan (liq_scan_resolved: mined and reverted as LIQ_MINED, a guard
+ * that read true as LIQ_MINED too -- the account was dealt with -- and
+ * failed as LIQ_FAILED), so the account is re-armed.  A trip the tracker
+ * refuses at once (its calldata, no room) is a LIQ_FAILED too; one refused
+ * because its lane is busy is answered by the transaction in flight.  In
+ * a dry run (no signer, or opts.dry_run) the tracker only logs the would-be
+ * transaction (signed at the next nonce when there is a signer) and
+ * reports DRY_RUN, which resolves nothing: a liquidation account stays in
+ * flight until a scan sees it healthy, as before.  The tracker's state file
+ * is the config's state_file (not in a dry run); its clock is the engine
+ * clock above (wall time, so sent_ms means something after a restart).
+ *
+ * Stopping.  After live_stop() no trip is handed to the tracker any more
+ * (each is still logged, with a warning that it was not acted on); when
+ * the loop has returned, live_run() writes the state file one last time.
  */
 #ifndef KEEPER_LIVE_H
 #define KEEPER_LIVE_H
@@ -96,6 +115,8 @@
 #include "keeper/engine.h"
 #include "keeper/kerr.h"
 #include "keeper/loop.h"
+#include "keeper/tracker.h"
+#include "signer/signer.h"
 
 /* engine_time() period when live_opts_t leaves it 0. */
 #define LIVE_TICK_MS_DEFAULT 100
@@ -120,6 +141,9 @@ typedef struct {
 	uint64_t min_block_ms;     /* engine sizing; 0: the engine's default */
 	live_trip_fn on_trip;      /* may be NULL */
 	void *ctx;
+	const signer_t *signer;    /* restricted to tracker_targets(); NULL:
+				      nothing is signed (a dry run) */
+	bool dry_run;              /* never send, even with a signer */
 } live_opts_t;
 
 typedef struct {
@@ -139,13 +163,18 @@ typedef struct {
 	uint64_t liq_scans;        /* liquidation scans completed */
 	uint64_t liq_errors;       /* their calls that failed or were malformed */
 	uint64_t liq_discovered;   /* borrowers discovered (catch-up and live) */
+	uint64_t trips_ignored;    /* trips after live_stop(): not acted on */
+	uint64_t trips_refused;    /* trips the tracker refused at once (busy
+				      lane, calldata, no room) */
+	tracker_stats_t tracker;   /* sent, mined, ... (tracker.h) */
 } live_stats_t;
 
 /*
  * Set everything up for cfg (which must outlive the driver): the loop, the
  * rpc clients, the node, the feeds, the engine, the mempool and
  * liquidation detectors.  Nothing connects before live_run().  opts may be
- * NULL.  Errors: KERR_ARG, KERR_NOMEM, the loop's and modules' own, or the
+ * NULL.  Errors: KERR_ARG, KERR_NOMEM, the loop's and modules' own (the
+ * tracker's among them: its state file, KERR_STATE_INVALID), or the
  * refusal of a trigger by the engine or its detector (its index in *bad,
  * which may be NULL; SIZE_MAX otherwise).
  */
@@ -153,8 +182,10 @@ kerr_t live_new(const config_keeper_t *cfg, const live_opts_t *opts,
 		live_t **out, size_t *bad);
 
 /*
- * Connect and run until live_stop().  Once only.  Returns KERR_OK after a
- * stop, the feeds' or node's start error, or KERR_IO when the loop failed.
+ * Connect, start the tracker (its first look at the chain) and run until
+ * live_stop(); then save the tracker's state.  Once only.  Returns KERR_OK
+ * after a stop, the feeds', node's or tracker's start error, or KERR_IO
+ * when the loop failed.
  */
 kerr_t live_run(live_t *lv);
 
@@ -162,14 +193,23 @@ kerr_t live_run(live_t *lv);
  * call it). */
 void live_stop(live_t *lv);
 
+/*
+ * An event as if the node had delivered it: what node hands live's sink
+ * for each frame it parsed (tests and bench_trip feed frames through
+ * node_parse and then here).  Loop thread only, outside the loop's
+ * callbacks or inside them.
+ */
+void live_event(live_t *lv, const event_t *ev);
+
 /* Whether trigger i is evaluated: by the engine, or here (mempool,
  * liquidation).  False for a kind neither knows, and out of range. */
 bool live_evaluates(const live_t *lv, size_t trigger);
 
-/* The engine (for counters) and the loop (for more timers and connections
- * of the host). */
+/* The engine (for counters), the loop (for more timers and connections
+ * of the host) and the tracker (counters, tests). */
 engine_t *live_engine(live_t *lv);
 loop_t *live_loop(live_t *lv);
+tracker_t *live_tracker(live_t *lv);
 
 void live_stats(const live_t *lv, live_stats_t *out);
 

@@ -3,8 +3,7 @@
  * of argv, and owns the help texts, so that `keeper help COMMAND`, a usage
  * error and the README say the same thing.
  *
- * Every command of the interface contract is here.  `run` exists only
- * with --dry-run so far (cmd_run.c), and says so when asked for more.
+ * Every command of the interface contract is here.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -34,12 +33,10 @@ static const char top_help[] =
 	"  sign     print a signed raw transaction (EIP-1559 or legacy EIP-155)\n"
 	"  address  print the signer's EIP-55 checksummed address\n"
 	"  record   write every frame from the node and feeds to a replay file\n"
-	"  run      watch the node and feeds live and log every trip (--dry-run)\n"
+	"  run      watch the node and feeds live, send the actions of every trip\n"
 	"  import   convert a historical price file into replay events\n"
 	"  replay   backtest a config on recorded or imported events\n"
 	"  help     show help for a command\n"
-	"\n"
-	"not built yet (see README): run without --dry-run\n"
 	"\n"
 	"keeper --version prints the version; keeper help COMMAND shows a command.\n"
 	"Exit status: 0 success, 1 runtime failure, 2 bad usage or invalid config.\n";
@@ -104,7 +101,7 @@ static const command_t commands[] = {
 	  "  --duration SECONDS   stop this long after starting (decimals allowed)\n"
 	  "  --append             add lines to an existing EVENTS\n" },
 	{ "run", cmd_run,
-	  "usage: keeper run -c FILE --dry-run\n"
+	  "usage: keeper run -c FILE [--dry-run]\n"
 	  "\n"
 	  "Connect to the node (chain.ws: heads, pending transactions, the watched\n"
 	  "tokens' Transfer logs) and the price feeds, evaluate every trigger, and\n"
@@ -118,12 +115,16 @@ static const command_t commands[] = {
 	  "100000 blocks' discover logs at start.  SIGINT or SIGTERM stops cleanly\n"
 	  "(exit 0) and prints a summary line of events and trips to stdout.\n"
 	  "\n"
-	  "Only --dry-run exists so far: nothing is built, signed or sent, and a\n"
-	  "liquidation trip stays in flight until its account is seen healthy.\n"
-	  "Without --dry-run run refuses (exit 2).\n"
+	  "Each trip's action is then sent: guard read, gas strategy, signed with\n"
+	  "the config's signer (restricted to the configured actions; required:\n"
+	  "without one run exits 2), written to state_file, broadcast to every\n"
+	  "chain.rpc URL and followed on each head until mined (escalation, nonce\n"
+	  "recovery); every change is one log line of module \"tracker\".  SIGINT\n"
+	  "or SIGTERM stops taking trips, saves the state and exits 0.\n"
 	  "\n"
 	  "  -c, --config FILE   the config file\n"
-	  "  --dry-run           evaluate and log; never send\n" },
+	  "  --dry-run           evaluate and log each would-be transaction (signed\n"
+	  "                      when a signer is configured); never send\n" },
 	{ "import", cmd_import,
 	  "usage: keeper import --format chainlink-csv|ohlcv-json --feed NAME FILE\n"
 	  "\n"

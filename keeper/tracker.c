@@ -283,17 +283,18 @@ static unsigned nversions(const struct entry *e)
 
 /* ---- state file --------------------------------------------------------- */
 
-static void save(tracker_t *t)
+static kerr_t save(tracker_t *t)
 {
 	kerr_t err;
 
 	if (!t->state_path)
-		return;
+		return KERR_OK;
 	if ((err = state_save(t->st, t->state_path)) != KERR_OK) {
 		t->s.state_errors++;
 		log_error(MOD, "state file %s not written: %s", t->state_path,
 			  kerr_str(err));
 	}
+	return err;
 }
 
 /* Record e's current version (or, with rep, its replacement). */
@@ -364,11 +365,14 @@ static void report(tracker_t *t, struct entry *e, tracker_result_t r, kerr_t err
 		log_error(MOD, "ALERT capped action=%s trigger=%s nonce=%" PRIu64
 			  " hash=%s %s: the bid is at max_fee_gwei and may not be mined",
 			  o.action, o.trigger, o.nonce, hs, fs);
+	else if (!o.has_tx)
+		/* nothing was signed: no nonce, hash or fees to name */
+		log_info(MOD, "%s action=%s trigger=%s nonce=- hash=- versions=0",
+			 tracker_result_name(r), o.action, o.trigger);
 	else
 		log_info(MOD, "%s action=%s trigger=%s nonce=%" PRIu64 " hash=%s %s"
 			 " block=%" PRIu64 " versions=%u", tracker_result_name(r),
-			 o.action, o.trigger, o.nonce, o.has_tx ? hs : "-", fs,
-			 o.block, o.versions);
+			 o.action, o.trigger, o.nonce, hs, fs, o.block, o.versions);
 	if (t->on_outcome)
 		t->on_outcome(t->arg, &o);
 }
@@ -1377,10 +1381,24 @@ static void guard_cb(void *arg, const rpc_reply_t *r)
 	send_new(t, e);
 }
 
+/* "0x" + hex of b[0..n), malloc'ed (NULL when out of memory). */
+static char *hex_dup(const uint8_t *b, size_t n)
+{
+	char *s = malloc(2 * n + 3);
+
+	if (s) {
+		s[0] = '0', s[1] = 'x';
+		hex_encode(s + 2, b, n);
+		s[2 + 2 * n] = 0;
+	}
+	return s;
+}
+
 static void dry_run(tracker_t *t, struct entry *e)
 {
-	char to[ADDR_TEXT_LEN], fs[200], *data;
+	char to[ADDR_TEXT_LEN], fs[200], signed_text[128] = "", hs[67], *data, *raw = NULL;
 	gas_quote_t q;
+	uint64_t n;
 	kerr_t err;
 
 	if ((err = quote_initial(t, e->a, &e->trip, &q)) != KERR_OK) {
@@ -1388,19 +1406,45 @@ static void dry_run(tracker_t *t, struct entry *e)
 		return;
 	}
 	e->fees = q.fees;
+	/* Peeked, not taken: nothing is sent, so the next real trip must
+	 * find the same nonce free. */
+	if (t->signer && nonce_peek(&t->nonce, &n) == KERR_OK) {
+		if ((err = sign(t, e->a, e->data, e->data_len, n, &q.fees, e->raw,
+				&e->raw_len, e->hash)) != KERR_OK) {
+			finish(t, e, TRACKER_FAILED, err);
+			return;
+		}
+		e->nonce = n;
+		hash_text(e->hash, hs);
+		raw = hex_dup(e->raw, e->raw_len);
+		snprintf(signed_text, sizeof signed_text, " nonce=%" PRIu64 " hash=%s", n, hs);
+	} else if (t->signer) {
+		snprintf(signed_text, sizeof signed_text, " nonce=unknown");
+	}
 	addr_to_checksum(&e->a->to, to);
 	fees_text(&q.fees, fs, sizeof fs);
-	data = malloc(2 * e->data_len + 3);
-	if (data) {
-		data[0] = '0', data[1] = 'x';
-		hex_encode(data + 2, e->data, e->data_len);
-		data[2 + 2 * e->data_len] = 0;
-	}
+	data = hex_dup(e->data, e->data_len);
 	log_info(MOD, "dry-run: would send action=%s trigger=%s to=%s data=%s gas_limit=%"
-		 PRIu64 " %s%s", e->a->name, e->trigger, to, data ? data : "?",
-		 e->a->gas_limit, fs, q.capped ? " (capped)" : "");
+		 PRIu64 " %s%s%s%s%s", e->a->name, e->trigger, to, data ? data : "?",
+		 e->a->gas_limit, fs, q.capped ? " (capped)" : "", signed_text,
+		 raw ? " raw=" : "", raw ? raw : "");
 	free(data);
+	free(raw);
 	finish(t, e, TRACKER_DRY_RUN, KERR_OK);
+}
+
+/* Whether the presigned bid is what this trip would bid: a trip whose
+ * rival (outbid) bids more must not go out at the bid made without it. */
+static bool presign_fits(const tracker_t *t, const struct presign *p,
+			 const config_action_t *a, const detect_trip_t *trip)
+{
+	gas_quote_t q;
+
+	if (!trip->has_tx)
+		return true;
+	return quote_initial(t, a, trip, &q) == KERR_OK &&
+	       u256_cmp(&q.fees.max_fee, &p->fees.max_fee) == 0 &&
+	       u256_cmp(&q.fees.priority_fee, &p->fees.priority_fee) == 0;
 }
 
 kerr_t tracker_trip(tracker_t *t, const config_trigger_t *trig,
@@ -1441,7 +1485,7 @@ kerr_t tracker_trip(tracker_t *t, const config_trigger_t *trig,
 			  kerr_str(err), missing ? " " : "", missing ? missing : "");
 		return err;
 	}
-	if (!t->signer) {
+	if (!t->signer || t->o.dry_run) {
 		e->phase = P_GUARD;   /* busy only for the call below */
 		dry_run(t, e);
 		return KERR_OK;
@@ -1449,7 +1493,8 @@ kerr_t tracker_trip(tracker_t *t, const config_trigger_t *trig,
 	if (state_set_cooldown(t->st, trig->name, trip->time_ms) != KERR_OK)
 		t->s.state_errors++;
 	p = &t->ps[e->ai];
-	if (p->valid && nonce_peek(&t->nonce, &n) == KERR_OK && n == p->nonce) {
+	if (p->valid && nonce_peek(&t->nonce, &n) == KERR_OK && n == p->nonce &&
+	    presign_fits(t, p, a, trip)) {
 		/* The fast path: the bytes are ready. */
 		nonce_take(&t->nonce, &n);
 		e->nonce = n;
@@ -1593,6 +1638,8 @@ kerr_t tracker_new(tracker_t **out, const config_keeper_t *cfg,
 	tracker_t *t;
 	kerr_t err;
 	size_t i;
+	/* Only a tracker that sends keeps a state file or presigns. */
+	bool sends = signer && !(opts && opts->dry_run);
 
 	if (!out || !cfg || !rpc)
 		return KERR_ARG;
@@ -1625,9 +1672,9 @@ kerr_t tracker_new(tracker_t **out, const config_keeper_t *cfg,
 	t->e = calloc(TRACKER_MAX_TXS, sizeof *t->e);
 	t->ps = calloc(cfg->nactions ? cfg->nactions : 1, sizeof *t->ps);
 	t->st = calloc(1, sizeof *t->st);
-	if (state_path && signer)
+	if (state_path && sends)
 		t->state_path = strdup(state_path);
-	if (!t->e || !t->ps || !t->st || (state_path && signer && !t->state_path)) {
+	if (!t->e || !t->ps || !t->st || (state_path && sends && !t->state_path)) {
 		tracker_free(t);
 		return KERR_NOMEM;
 	}
@@ -1645,7 +1692,7 @@ kerr_t tracker_new(tracker_t **out, const config_keeper_t *cfg,
 		u256_t cost;
 
 		t->ps[i].op = (struct op){ t, i };
-		t->ps[i].eligible = signer && a->presign && args_literal(a);
+		t->ps[i].eligible = sends && a->presign && args_literal(a);
 		for (size_t k = 0; k < t->npct; k++)
 			have |= t->pct[k] == p;
 		if (!have && t->npct < TRACKER_MAX_PCT)
@@ -1669,11 +1716,11 @@ kerr_t tracker_new(tracker_t **out, const config_keeper_t *cfg,
 		tracker_free(t);
 		return err;
 	}
-	if (signer && (err = load_state(t)) != KERR_OK) {
+	if (sends && (err = load_state(t)) != KERR_OK) {
 		tracker_free(t);
 		return err;
 	}
-	if (!signer)
+	if (!sends)
 		state_init(t->st, cfg->chain.id, &t->from);
 	if (loop && t->every_ms)
 		loop_timer_init(&t->timer, loop, timer_cb, t);
@@ -1692,6 +1739,11 @@ kerr_t tracker_start(tracker_t *t)
 	}
 	request_round(t, false);
 	return KERR_OK;
+}
+
+kerr_t tracker_save(tracker_t *t)
+{
+	return t ? save(t) : KERR_OK;
 }
 
 void tracker_free(tracker_t *t)

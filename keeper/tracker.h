@@ -23,7 +23,9 @@
  *     all literals keeps a transaction signed for the next nonce at the
  *     fee of the last head (refreshed after every head and every nonce
  *     change, and only while its guard read false at the last head).  A
- *     trip takes that nonce, records the transaction in the state file and
+ *     trip whose own quote is that bid (always, but for an outbid trip
+ *     whose rival bids more: that one is signed on the path, step 4) takes
+ *     that nonce, records the transaction in the state file and
  *     broadcasts those very bytes: no signing and no guard round trip on
  *     the path; escalation then follows as for any other transaction;
  *  3. otherwise the guard view, when the action has one, is read with
@@ -123,7 +125,14 @@
  *
  * Dry run.  With no signer the tracker builds the transaction (calldata,
  * bid) and logs it, reports DRY_RUN and never signs, sends, reads the
- * chain for nonces or writes the state file.
+ * chain for nonces or writes the state file.  With a signer and
+ * opts.dry_run (`keeper run --dry-run` with a signer configured) the head
+ * rounds read the account's nonce and balance as for real (the balance
+ * alert included), and each trip is also signed at the next nonce (peeked,
+ * not taken: nothing is sent, so the nonce stays free) and logged with that
+ * nonce, its hash and the raw bytes; still nothing is sent, presigned,
+ * loaded from or written to the state file.  Before the first round has
+ * read the nonce a trip is logged without nonce and raw bytes.
  *
  * Not here yet: the `private` strategy's relay submission (its bids are
  * broadcast publicly), the actions' `notify` webhooks, and a copy of the
@@ -204,6 +213,8 @@ typedef struct {
 				     FAILED */
 	uint32_t fee_blocks;      /* [TRACKER_FEE_BLOCKS_DEFAULT] eth_feeHistory
 				     depth, 1..TRACKER_FEE_BLOCKS_MAX */
+	bool dry_run;             /* with a signer: sign and log, never send
+				     (see Dry run); without one it is implied */
 } tracker_opts_t;
 
 typedef struct {
@@ -272,6 +283,11 @@ kerr_t tracker_trip(tracker_t *t, const config_trigger_t *trig,
 
 /* A new head: market update and a round (see above). */
 void tracker_head(tracker_t *t, const event_head_t *h);
+
+/* Write the state file now (a clean shutdown's last word; every change
+ * is already saved as it happens).  KERR_OK without a state file;
+ * state_save()'s errors, also logged. */
+kerr_t tracker_save(tracker_t *t);
 
 /* every_ms replacements that are due (what the loop's timer runs). */
 void tracker_poll(tracker_t *t);

@@ -22,7 +22,7 @@ expect unknown-command-usage 2 '^usage: keeper COMMAND' "$KEEPER" frobnicate
 expect replay-usage 2 '^keeper: missing EVENTS' "$KEEPER" replay -c etc/guardian.cfg
 expect replay-usage-text 2 '^usage: keeper replay -c FILE EVENTS' "$KEEPER" replay -c etc/guardian.cfg
 expect help-replay 0 '--html OUT.html' "$KEEPER" help replay
-expect run-needs-dry-run 2 'sending transactions is not built yet: use --dry-run' "$KEEPER" run -c etc/guardian.cfg
+expect run-needs-signer 2 'no signer group: run signs and sends' "$KEEPER" run -c etc/backtest.cfg
 expect unknown-flag 2 'unknown option: --bogus' "$KEEPER" sign --bogus
 expect flag-needs-value 2 '--nonce needs a value' "$KEEPER" sign --nonce
 
