@@ -393,7 +393,7 @@ static void convert_ohlcv(const char *buf, size_t len, const char *feed, FILE *m
 			tick(mem, res, feed, start + span / 3, txt[1]);
 			tick(mem, res, feed, start + 2 * span / 3, txt[2]);
 		}
-		tick(mem, res, feed, end - 1, txt[3]);
+		tick(mem, res, feed, end, txt[3]);
 	}
 	json_decref(root);
 }

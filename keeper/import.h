@@ -18,10 +18,15 @@
  *    ticks: open at the bar's start; then, for a bar that closed at or
  *    above its open, low at start + 1/3 of the bar and high at start + 2/3
  *    (it went down first, then up to close high), and for a bar that closed
- *    below its open, high first, then low; close at the bar's last
- *    millisecond (end - 1 ms), so that the next bar's open is strictly
- *    later.  Prices are written as the shortest decimal that reads back as
- *    the same double.
+ *    below its open, high first, then low; close at the bar's end, which
+ *    is the next bar's start: the close and the next open share that
+ *    millisecond (the close first).  Why not a millisecond apart: a gap
+ *    between a close and the next open (the next bar's first trade) would
+ *    become a return over 1 ms, an absurd rate that ewma_vol would read as
+ *    volatility; at an equal time ewma_vol drops the second tick (a return
+ *    over zero time has no rate) while price_move and depeg use it (see
+ *    their headers).  Prices are written as the shortest decimal that reads
+ *    back as the same double.
  *
  * Strictness.  Replay trusts its input's order and values, so import does
  * not guess: a row or bar that is malformed, has a price <= 0, a time

@@ -137,7 +137,7 @@ static const command_t commands[] = {
 	  "                 _high, _low, _close): four ticks per bar, open at its\n"
 	  "                 start, then low and high (a bar that closed up) or high\n"
 	  "                 and low (closed down) at 1/3 and 2/3 of it, close at its\n"
-	  "                 last millisecond\n"
+	  "                 end (the next bar's open shares that millisecond)\n"
 	  "A malformed row or bar, a price <= 0 or a time going backwards is an\n"
 	  "error naming its line or bar; every problem is listed on stderr and\n"
 	  "nothing is written (exit 1).\n"

@@ -94,7 +94,7 @@ expect import-chainlink 0 '^\{"t":1668921395000,"src":"usdc-usd","price":1.00018
 	"$KEEPER" import --format chainlink-csv --feed usdc-usd $D/chainlink_usdc_usd_depeg_2023-03.csv
 expect import-chainlink-count 0 '400 rounds, 400 price events for feed usdc-usd' \
 	sh -c "\"\$1\" import --format chainlink-csv --feed usdc-usd $D/chainlink_usdc_usd_depeg_2023-03.csv 2>&1 >/dev/null" x "$KEEPER"
-expect import-ohlcv 0 '^\{"t":1584057599999,"src":"eth-usd","price":107.52\}$' \
+expect import-ohlcv 0 '^\{"t":1584057600000,"src":"eth-usd","price":107.52\}$' \
 	"$KEEPER" import --format ohlcv-json --feed eth-usd $D/eth_usd_10min_03-12-2020.json
 expect import-no-format 2 '--format is required' "$KEEPER" import --feed f $D/gas_03-12-2020.json
 expect import-bad-format 2 'unknown --format "csv"' "$KEEPER" import --format csv --feed f x
