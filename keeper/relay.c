@@ -159,33 +159,13 @@ kerr_t relay_sign_header(const signer_t *s, const char *body, size_t len,
 
 /* ---- transport */
 
-static rpc_net_t map_kind(http_kind_t k)
-{
-	switch (k) {
-	case HTTP_OK:
-	case HTTP_STATUS:
-		return RPC_NET_OK;
-	case HTTP_ERR_TIMEOUT:
-		return RPC_NET_TIMEOUT;
-	case HTTP_ERR_CONNECT:
-		return RPC_NET_CONNECT;
-	case HTTP_ERR_TOO_LARGE:
-		return RPC_NET_TOO_LARGE;
-	case HTTP_ERR_SEND:
-	case HTTP_ERR_RECV:
-	case HTTP_ERR_OTHER:
-		break;
-	}
-	return RPC_NET_IO;
-}
-
 static void on_http(const http_result_t *res, void *ctx)
 {
 	struct req *q = ctx;
 	struct relay *r = q->ep->r;
 	rpc_net_done_fn done = q->done;
 	void *done_arg = q->done_arg;
-	rpc_net_result_t nr = { .net = map_kind(res->kind) };
+	rpc_net_result_t nr = { .net = rpc_http_net(res->kind) };
 
 	if (nr.net == RPC_NET_OK) {
 		nr.http_status = (int)res->status;

@@ -83,7 +83,7 @@ static void body_method(const char *body, size_t len, const char **m,
 	}
 }
 
-static rpc_net_t map_kind(http_kind_t k)
+rpc_net_t rpc_http_net(http_kind_t k)
 {
 	switch (k) {
 	case HTTP_OK:
@@ -111,7 +111,7 @@ static void on_http(const http_result_t *res, void *ctx)
 	void *done_arg = r->done_arg;
 	rpc_net_result_t nr;
 
-	nr.net = map_kind(res->kind);
+	nr.net = rpc_http_net(res->kind);
 	if (nr.net == RPC_NET_OK) {
 		nr.http_status = (int)res->status;
 		nr.body = res->body;

@@ -59,6 +59,11 @@ void rpc_http_free(rpc_http_t *t);
 /* The transport to give rpc_new() (valid as long as t). */
 rpc_transport_t rpc_http_transport(rpc_http_t *t);
 
+/* An http outcome as rpc's transport verdict (HTTP_OK and HTTP_STATUS are
+ * answers, rpc judges the status; the rest map to RPC_NET_*), for every
+ * transport built on keeper/http (this one, keeper/relay). */
+rpc_net_t rpc_http_net(http_kind_t k);
+
 /* An rpc_clock_fn on the loop's cached monotonic clock: pass the loop as
  * the clock context. */
 uint64_t rpc_http_clock(void *loop);
