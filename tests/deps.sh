@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="make gcc libc6-dev pkg-config libsecp256k1-dev libconfig-dev \
 libwebsockets-dev libcurl4-openssl-dev libssl-dev libjansson-dev libjsmn-dev zlib1g-dev \
-ca-certificates"
+ca-certificates systemd"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
