@@ -35,7 +35,7 @@ TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCH_SRC := $(wildcard tests/bench_*.c)
 BENCH_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(BENCH_SRC))
 
-.PHONY: all deps test test-run bench bench-run clean valgrind-test valgrind-run
+.PHONY: all deps test test-run bench bench-run clean valgrind-test valgrind-run demo
 .DEFAULT_GOAL := all
 
 ifeq ($(SANITIZE),1)
@@ -104,6 +104,11 @@ bench-run: $(BUILD)/bin/keeper $(BENCH_BIN)
 
 clean:
 	rm -rf build bin
+
+# demo: a drain on anvil stopped by keeper's pause(), with a timeline
+# (tests/demo.sh; README "Demo").  SANITIZE=1 runs the sanitizer build's keeper.
+demo: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/bin/keeper && KEEPER=$(BUILD)/bin/keeper sh tests/demo.sh
 
 # valgrind-test: the unit tests under valgrind's memcheck (tests/valgrind.sh).
 valgrind-test: deps

@@ -64,6 +64,7 @@ typedef struct {
 	live_t *lv;
 	size_t mp;
 	event_tx_t tx;          /* fixed fields only: input is "0x" */
+	int64_t seen_ms;        /* engine clock when it was matched */
 	size_t next_free;
 } live_simreq_t;
 
@@ -311,20 +312,86 @@ static void judge_unsimulated(live_t *lv, live_mp_t *m, const event_tx_t *tx,
 		emit_trip(lv, m->trigger, &trip);
 }
 
+/* A pending transaction a mempool trigger looks at.  Debug only: every
+ * deposit to a watched vault matches a trigger without selectors, and
+ * the ones that trip say when they were seen (log_sim, the trip line). */
+static void log_match(const live_t *lv, const live_mp_t *m, const event_tx_t *tx)
+{
+	char hx[67], from[ADDR_TEXT_LEN];
+
+	if (!log_enabled(LOGL_DEBUG))
+		return;
+	tx_hash_text(tx->hash, hx);
+	addr_to_checksum(&tx->from, from);
+	log_debug("run", "trigger %s: pending tx %s from %s matches%s",
+		  lv->cfg->triggers[m->trigger].name, hx, from,
+		  m->det.cfg->simulate ? ": simulating" : "");
+}
+
+/* A simulation's verdict, logged before its trip (info) or instead of
+ * one (debug): when the transaction was seen, how long the node took, and
+ * what it would move out, so that a reaction can be timed from the
+ * attack's arrival and a trip traced to the node's answer. */
+static void log_sim(const live_t *lv, const live_mp_t *m, const sim_result_t *r,
+		    int64_t seen_ms, int64_t now, bool tripped)
+{
+	char msg[1024], hx[67], a[ADDR_TEXT_LEN], loss[80], before[80], ts[25];
+	size_t n = 0, cap = sizeof msg, out = 0;
+	log_level_t level = tripped ? LOGL_INFO : LOGL_DEBUG;
+
+	if (!log_enabled(level))
+		return;
+	msg[0] = 0;
+	for (size_t i = 0; i < r->nassets && !r->reverted && n < cap; i++) {
+		const sim_asset_t *s = &r->asset[i];
+
+		if (!s->known || u256_is_zero(&s->loss))
+			continue;
+		out++;
+		u256_to_dec(&s->loss, loss, sizeof loss);
+		if (i == 0)
+			snprintf(a, sizeof a, "ETH");
+		else
+			addr_to_checksum(&s->token, a);
+		if (s->has_balance) {
+			u256_to_dec(&s->before, before, sizeof before);
+			n += (size_t)snprintf(msg + n, cap - n, "%s %s %s of %s",
+					      out > 1 ? "," : "", a, loss, before);
+		} else {
+			n += (size_t)snprintf(msg + n, cap - n, "%s %s %s",
+					      out > 1 ? "," : "", a, loss);
+		}
+	}
+	tx_hash_text(r->hash, hx);
+	log_format_time(seen_ms, ts);
+	log_msg(level, "run", "trigger %s: tx %s seen pending at %s, simulated in %lld ms "
+		"(%s%s): %s%s", lv->cfg->triggers[m->trigger].name, hx, ts,
+		(long long)(now - seen_ms), sim_method_name(r->method),
+		r->cached ? ", cached" : "",
+		r->reverted ? "reverts" : out ? "moves out" : "moves nothing out", msg);
+}
+
 static void on_sim(void *arg, const sim_result_t *r)
 {
 	live_simreq_t *q = arg;
 	live_t *lv = q->lv;
 	live_mp_t *m = &lv->mp[q->mp];
 	event_tx_t tx = q->tx;
+	int64_t seen_ms = q->seen_ms, now;
 	detect_trip_t trip;
+	bool tripped;
 
 	/* The record goes back first: a trip's callback may see more. */
 	q->next_free = lv->req_free;
 	lv->req_free = (size_t)(q - lv->req);
-	if (r->err)
+	if (r->err) {
 		judge_unsimulated(lv, m, &tx, r->err, r);
-	else if (det_mempool_judge(&m->det, &tx, r, live_now(lv), &trip))
+		return;
+	}
+	now = live_now(lv);
+	tripped = det_mempool_judge(&m->det, &tx, r, now, &trip);
+	log_sim(lv, m, r, seen_ms, now, tripped);
+	if (tripped)
 		emit_trip(lv, m->trigger, &trip);
 }
 
@@ -345,6 +412,7 @@ static void mempool_ask(live_t *lv, size_t i, const event_tx_t *tx)
 	q->mp = i;
 	q->tx = *tx;
 	q->tx.input = (event_hex_t){ "0x", 2 };
+	q->seen_ms = live_now(lv);
 	err = sim_request(lv->sim, m->det.cfg->watch, tx, on_sim, q);
 	if (err == KERR_OK) {
 		lv->st.sim_requests++;
@@ -365,6 +433,7 @@ static void mempool_event(live_t *lv, const event_tx_t *tx, int64_t now)
 		if (!det_mempool_match(&m->det, tx))
 			continue;
 		lv->st.mempool_matched++;
+		log_match(lv, m, tx);
 		if (m->det.cfg->simulate)
 			mempool_ask(lv, i, tx);
 		else if (det_mempool_judge(&m->det, tx, NULL, now, &trip))
