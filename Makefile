@@ -60,8 +60,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libkeeper.a tests/test.h tests/bench_util.h tests/rng.h tests/clock_ms.h \
-	tests/loop_util.h tests/net_util.h tests/anvil.h tests/config_util.h
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libkeeper.a $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libkeeper.a $(LDLIBS_ALL) -lz
 
@@ -82,6 +81,8 @@ $(BUILD)/tests/test_live_anvil: $(BUILD)/tests/feedsrv tests/feedsrv.h $(BUILD)/
 # ... and so do the mempool and liquidation ones (no feeds).
 $(BUILD)/tests/test_live_mempool_anvil $(BUILD)/tests/test_live_liq_anvil \
 	$(BUILD)/tests/test_run_send_anvil: $(BUILD)/bin/keeper
+# ... and with a feed, the metrics one.
+$(BUILD)/tests/test_metrics_run_anvil: $(BUILD)/tests/feedsrv tests/feedsrv.h $(BUILD)/bin/keeper
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

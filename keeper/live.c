@@ -18,16 +18,19 @@
  * detector did, so that a head's trips are taken before the head round
  * that may presign or replace on the same market.
  */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "keeper/det_mempool.h"
 #include "keeper/feeds.h"
 #include "keeper/liq_scan.h"
 #include "keeper/live.h"
 #include "keeper/log.h"
+#include "keeper/metrics.h"
 #include "keeper/node.h"
 #include "keeper/rpc.h"
 #include "keeper/rpc_http.h"
@@ -37,6 +40,36 @@
 #include "signer/keccak.h"
 
 typedef struct live_bal live_bal_t;
+
+/* Trips handed to the tracker whose first transaction has not reached the
+ * wire yet (see "metrics" below). */
+#define LIVE_WIRE_PENDING 64
+
+/* A trip waiting for its first eth_sendRawTransaction. */
+typedef struct {
+	double t0;              /* monotonic seconds at the trip */
+	size_t trigger;
+	uint64_t seq;
+} live_wire_t;
+
+/* The metrics registry's series and checks (metrics.listen). */
+typedef struct {
+	metrics_t *m;
+	metrics_series_t **feed_ev, **feed_bad, **feed_rec, **feed_age; /* per feed */
+	metrics_series_t *node_ev, *node_bad, *node_rec;
+	metrics_series_t **trips;   /* per trigger */
+	metrics_series_t *tx_sent, *tx_replaced, *tx_mined, *tx_reverted, *tx_failed;
+	metrics_series_t **rpc_err; /* per chain.rpc endpoint */
+	metrics_series_t *t2w;      /* trip-to-wire seconds */
+	metrics_series_t *nonce;    /* NULL without a signer */
+	metrics_check_t *c_feed, *c_node, *c_balance, *c_state;
+	uint64_t state_errors;      /* tracker's count at the last collect */
+	int64_t state_bad_until;    /* wall ms: state_file fails until then */
+	rpc_transport_t inner;      /* rpc_http's, wrapped to see the wire */
+	live_wire_t wire[LIVE_WIRE_PENDING];
+	size_t wire_head, wire_len;
+	uint64_t wire_seq;
+} live_metrics_t;
 
 struct live_bal {
 	live_t *lv;
@@ -108,6 +141,7 @@ struct live {
 	size_t nbal_read;       /* wants read at least once */
 	tracker_t *trk;
 	volatile sig_atomic_t stopping; /* live_stop() was called */
+	live_metrics_t ms;      /* ms.m NULL: no metrics.listen */
 	live_stats_t st;
 };
 
@@ -120,6 +154,111 @@ static int64_t live_now(live_t *lv)
 	if (t > lv->now)
 		lv->now = t;
 	return lv->now;
+}
+
+/* ---- trip to wire ------------------------------------------------------------ */
+
+/*
+ * keeper_trip_to_wire_seconds is measured from the trip (before the
+ * tracker sees it) to the moment the first eth_sendRawTransaction after it
+ * is handed to the rpc transport: the chain.rpc transport is wrapped, and
+ * while trips wait the request bodies are searched for that method.  The
+ * tracker has no "first broadcast" hook, and its guard read makes the
+ * send asynchronous, so the wrapper is the one place that sees the wire
+ * itself.  Trips wait in order, and the oldest is paired with the next
+ * send: exact for one lane at a time, an approximation when several
+ * actions send at once.  A trip whose transaction is never signed (a guard
+ * reading true, a failure before signing) leaves the queue by its outcome.
+ */
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool is_send_raw(const char *body, size_t len)
+{
+	static const char m[] = "\"eth_sendRawTransaction\"";
+	size_t n = sizeof m - 1;
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (body[i] == '"' && memcmp(body + i, m, n) == 0)
+			return true;
+	return false;
+}
+
+static kerr_t wire_send(void *ctx, size_t url_index, const char *body, size_t len,
+			uint32_t timeout_ms, rpc_net_done_fn done, void *done_arg)
+{
+	live_t *lv = ctx;
+	live_metrics_t *ms = &lv->ms;
+	kerr_t err = ms->inner.send(ms->inner.ctx, url_index, body, len, timeout_ms,
+				    done, done_arg);
+
+	if (err == KERR_OK && ms->wire_len && is_send_raw(body, len)) {
+		metrics_observe(ms->t2w, mono_s() - ms->wire[ms->wire_head].t0);
+		ms->wire_head = (ms->wire_head + 1) % LIVE_WIRE_PENDING;
+		ms->wire_len--;
+	}
+	return err;
+}
+
+/* A trip about to go to the tracker; its sequence number. */
+static uint64_t wire_push(live_t *lv, size_t trigger, double t0)
+{
+	live_metrics_t *ms = &lv->ms;
+	live_wire_t *w;
+
+	if (ms->wire_len == LIVE_WIRE_PENDING) {
+		/* The oldest never reached the wire: forget it. */
+		ms->wire_head = (ms->wire_head + 1) % LIVE_WIRE_PENDING;
+		ms->wire_len--;
+	}
+	w = &ms->wire[(ms->wire_head + ms->wire_len) % LIVE_WIRE_PENDING];
+	w->t0 = t0;
+	w->trigger = trigger;
+	w->seq = ++ms->wire_seq;
+	ms->wire_len++;
+	return w->seq;
+}
+
+/* Take the waiting trip at position k of the queue out. */
+static void wire_remove(live_metrics_t *ms, size_t k)
+{
+	for (size_t j = k; j + 1 < ms->wire_len; j++)
+		ms->wire[(ms->wire_head + j) % LIVE_WIRE_PENDING] =
+			ms->wire[(ms->wire_head + j + 1) % LIVE_WIRE_PENDING];
+	ms->wire_len--;
+}
+
+/* The tracker refused the trip seq at once: it will never be sent. */
+static void wire_cancel(live_t *lv, uint64_t seq)
+{
+	live_metrics_t *ms = &lv->ms;
+
+	for (size_t k = 0; k < ms->wire_len; k++)
+		if (ms->wire[(ms->wire_head + k) % LIVE_WIRE_PENDING].seq == seq) {
+			wire_remove(ms, k);
+			return;
+		}
+}
+
+/* A trip of this trigger ended without a transaction: its oldest waiting
+ * entry goes. */
+static void wire_unsigned(live_t *lv, const char *trigger)
+{
+	live_metrics_t *ms = &lv->ms;
+
+	for (size_t k = 0; k < ms->wire_len; k++) {
+		size_t t = ms->wire[(ms->wire_head + k) % LIVE_WIRE_PENDING].trigger;
+
+		if (!strcmp(lv->cfg->triggers[t].name, trigger)) {
+			wire_remove(ms, k);
+			return;
+		}
+	}
 }
 
 /* ---- trips ---------------------------------------------------------------- */
@@ -201,6 +340,8 @@ static void on_outcome(void *arg, const tracker_outcome_t *o)
 	live_t *lv = arg;
 	liq_outcome_t how;
 
+	if (lv->ms.m && o->final && !o->has_tx)
+		wire_unsigned(lv, o->trigger);
 	if (!o->final || !o->has_account || o->result == TRACKER_DRY_RUN)
 		return;
 	switch (o->result) {
@@ -218,9 +359,10 @@ static void on_outcome(void *arg, const tracker_outcome_t *o)
 }
 
 /* The trip's action: the tracker's. */
-static void act(live_t *lv, size_t trigger, const detect_trip_t *trip)
+static void act(live_t *lv, size_t trigger, const detect_trip_t *trip, double t0)
 {
 	const config_trigger_t *c = &lv->cfg->triggers[trigger];
+	uint64_t seq = 0;
 	kerr_t err;
 
 	if (!lv->trk || !c->action)
@@ -230,9 +372,14 @@ static void act(live_t *lv, size_t trigger, const detect_trip_t *trip)
 		log_warn("run", "trigger %s: stopping, trip not acted on", c->name);
 		return;
 	}
+	/* Queued before the call: the presigned path sends inside it. */
+	if (lv->ms.m && lv->opts.signer && !lv->opts.dry_run)
+		seq = wire_push(lv, trigger, t0);
 	err = tracker_trip(lv->trk, c, trip);
 	if (err == KERR_OK)
 		return;
+	if (seq)
+		wire_cancel(lv, seq);
 	lv->st.trips_refused++;
 	/* A busy lane is the tracker's to log: its transaction answers. */
 	if (err != KERR_IN_FLIGHT)
@@ -245,9 +392,13 @@ static void act(live_t *lv, size_t trigger, const detect_trip_t *trip)
 /* Every trip, whoever evaluated it: counted, logged, handed on. */
 static void emit_trip(live_t *lv, size_t trigger, const detect_trip_t *trip)
 {
+	double t0 = lv->ms.m ? mono_s() : 0;
+
 	lv->st.trips++;
+	if (lv->ms.m && trigger < lv->cfg->ntriggers)
+		metrics_inc(lv->ms.trips[trigger]);
 	log_trip(lv, trigger, trip);
-	act(lv, trigger, trip);
+	act(lv, trigger, trip, t0);
 	if (lv->opts.on_trip)
 		lv->opts.on_trip(lv->opts.ctx, trigger, trip);
 }
@@ -712,6 +863,11 @@ void live_free(live_t *lv)
 		return;
 	if (lv->loop)
 		loop_timer_cancel(&lv->tick);
+	/* The registry first: no scrape may reach the modules below. */
+	metrics_free(lv->ms.m);
+	free(lv->ms.feed_ev);
+	free(lv->ms.trips);
+	free(lv->ms.rpc_err);
 	/* rpc_http first: it drops the completions that point at the node,
 	 * the balance wants, the sim, the scans and the tracker. */
 	rpc_http_free(lv->http);
@@ -875,6 +1031,221 @@ static bool watched(const config_keeper_t *cfg, const addr_t *a)
 	return false;
 }
 
+/* ---- metrics ------------------------------------------------------------------ */
+
+/* A failed state file write keeps /healthz failing this long: the tracker
+ * counts failures but not successes, and one scrape must not miss it. */
+#define LIVE_STATE_BAD_MS 60000
+
+/* Append name to a ", "-separated list in buf, as far as it fits. */
+static void list_add(char *buf, size_t cap, size_t *n, const char *name)
+{
+	if (*n < cap)
+		*n += (size_t)snprintf(buf + *n, cap - *n, "%s%s", *n ? ", " : "", name);
+}
+
+/* The collect hook: the modules' own counters into the series, and the
+ * health checks judged now. */
+static void live_collect(void *ctx)
+{
+	live_t *lv = ctx;
+	live_metrics_t *ms = &lv->ms;
+	const config_keeper_t *cfg = lv->cfg;
+	int64_t wall = loop_wall_ms(lv->loop);
+	char stale[METRICS_REASON_MAX];
+	size_t nstale = 0;
+	node_stats_t ns;
+	tracker_stats_t ts;
+
+	stale[0] = 0;
+	for (size_t i = 0; i < cfg->nfeeds; i++) {
+		feeds_stats_t fs;
+
+		if (feeds_stats(lv->feeds, i, &fs) != KERR_OK)
+			continue;
+		metrics_set(ms->feed_ev[i], (double)fs.ticks);
+		metrics_set(ms->feed_bad[i], (double)(fs.bad_json + fs.bad_missing +
+						      fs.bad_value + fs.oversized + fs.binary));
+		metrics_set(ms->feed_rec[i], (double)fs.reconnects);
+		metrics_set(ms->feed_age[i], fs.last_tick_ms < 0 ? NAN :
+			    (double)(wall - fs.last_tick_ms) / 1000.0);
+		if (fs.is_stale)
+			list_add(stale, sizeof stale, &nstale, cfg->feeds[i].name);
+	}
+	if (nstale)
+		metrics_check_fail(ms->c_feed, "stale: %s", stale);
+	else
+		metrics_check_pass(ms->c_feed);
+
+	node_stats(lv->node, &ns);
+	metrics_set(ms->node_ev, (double)(ns.heads + ns.txs + ns.logs));
+	metrics_set(ms->node_bad, (double)ns.malformed);
+	metrics_set(ms->node_rec, (double)ns.reconnects);
+	/* ws counts a reconnect for every close of an open socket and every
+	 * failed attempt: more opens than closes means open now. */
+	if (ns.ws.opens > ns.ws.reconnects - ns.ws.connect_fails)
+		metrics_check_pass(ms->c_node);
+	else if (ns.ws.opens)
+		metrics_check_fail(ms->c_node, "disconnected, reconnecting (%llu reconnects)",
+				   (unsigned long long)ns.ws.reconnects);
+	else
+		metrics_check_fail(ms->c_node, "not connected yet");
+
+	tracker_stats(lv->trk, &ts);
+	metrics_set(ms->tx_sent, (double)ts.sent);
+	metrics_set(ms->tx_replaced, (double)ts.replaced);
+	metrics_set(ms->tx_mined, (double)ts.mined);
+	metrics_set(ms->tx_reverted, (double)ts.reverted);
+	metrics_set(ms->tx_failed, (double)ts.failed);
+	if (ts.low_balance)
+		metrics_check_fail(ms->c_balance, "below gas_limit x max_fee_gwei of the "
+				   "costliest action");
+	else
+		metrics_check_pass(ms->c_balance);
+	if (ts.state_errors > ms->state_errors) {
+		ms->state_errors = ts.state_errors;
+		ms->state_bad_until = wall + LIVE_STATE_BAD_MS;
+	}
+	if (ms->state_bad_until && wall < ms->state_bad_until)
+		metrics_check_fail(ms->c_state, "%s: %llu writes failed, the last within "
+				   "%d s", cfg->state_file ? cfg->state_file : "state file",
+				   (unsigned long long)ts.state_errors, LIVE_STATE_BAD_MS / 1000);
+	else
+		metrics_check_pass(ms->c_state);
+	if (ms->nonce) {
+		const nonce_t *n = tracker_nonce(lv->trk);
+
+		metrics_set(ms->nonce, n && n->synced ? (double)n->next : NAN);
+	}
+
+	for (size_t i = 0; i < cfg->chain.nrpc; i++) {
+		rpc_endpoint_stats_t es;
+		uint64_t e = 0;
+
+		/* The sim's client talks to the same endpoints. */
+		for (int c = 0; c < 2; c++) {
+			rpc_client_t *r = c ? lv->sim_rpc : lv->rpc;
+
+			if (!r || rpc_stats(r, i, &es) != KERR_OK)
+				continue;
+			e += es.rpc_errors;
+			for (size_t k = 0; k < RPC_FAIL_KINDS; k++)
+				e += es.fail[k];
+		}
+		metrics_set(ms->rpc_err[i], (double)e);
+	}
+}
+
+/* One series of a labelled family. */
+static kerr_t series1(metrics_family_t *f, const char *value, metrics_series_t **out)
+{
+	const char *v[1] = { value };
+
+	return metrics_series_new(f, v, out);
+}
+
+/* A labelled family of one label. */
+static kerr_t family1(metrics_t *m, metrics_type_t type, const char *name,
+		      const char *help, const char *label, metrics_family_t **out)
+{
+	const char *l[1] = { label };
+
+	return metrics_family_new(m, type, name, help, l, 1, NULL, 0, out);
+}
+
+/* The registry, its series and checks, and the server (metrics.listen). */
+static kerr_t setup_metrics(live_t *lv)
+{
+	const config_keeper_t *cfg = lv->cfg;
+	live_metrics_t *ms = &lv->ms;
+	metrics_family_t *ev, *bad, *rec, *age, *trips, *txs, *rpce;
+	size_t nf = cfg->nfeeds;
+	char idx[24];
+	int port = 0;
+	kerr_t err;
+
+	if ((err = metrics_new(NULL, &ms->m)))
+		return err;
+	ms->feed_ev = calloc(nf ? 4 * nf : 1, sizeof *ms->feed_ev);
+	ms->trips = calloc(cfg->ntriggers ? cfg->ntriggers : 1, sizeof *ms->trips);
+	ms->rpc_err = calloc(cfg->chain.nrpc, sizeof *ms->rpc_err);
+	if (!ms->feed_ev || !ms->trips || !ms->rpc_err)
+		return KERR_NOMEM;
+	ms->feed_bad = ms->feed_ev + nf;
+	ms->feed_rec = ms->feed_ev + 2 * nf;
+	ms->feed_age = ms->feed_ev + 3 * nf;
+	if ((err = family1(ms->m, METRICS_COUNTER, "keeper_events_total",
+			   "Events passed to the detectors: price ticks of each feed, "
+			   "heads, pending transactions and logs of the node", "source", &ev)) ||
+	    (err = family1(ms->m, METRICS_COUNTER, "keeper_malformed_frames_total",
+			   "Messages refused as malformed or oversized", "source", &bad)) ||
+	    (err = family1(ms->m, METRICS_COUNTER, "keeper_reconnects_total",
+			   "Reconnections (retries after a close or a failed attempt for a "
+			   "feed, opens after the first for the node)", "source", &rec)) ||
+	    (err = family1(ms->m, METRICS_GAUGE, "keeper_feed_age_seconds",
+			   "Seconds since the feed's latest tick (NaN before the first)",
+			   "feed", &age)))
+		return err;
+	for (size_t i = 0; i < nf; i++)
+		if ((err = series1(ev, cfg->feeds[i].name, &ms->feed_ev[i])) ||
+		    (err = series1(bad, cfg->feeds[i].name, &ms->feed_bad[i])) ||
+		    (err = series1(rec, cfg->feeds[i].name, &ms->feed_rec[i])) ||
+		    (err = series1(age, cfg->feeds[i].name, &ms->feed_age[i])))
+			return err;
+	if ((err = series1(ev, "node", &ms->node_ev)) ||
+	    (err = series1(bad, "node", &ms->node_bad)) ||
+	    (err = series1(rec, "node", &ms->node_rec)) ||
+	    (err = family1(ms->m, METRICS_COUNTER, "keeper_trips_total",
+			   "Trips, by trigger", "trigger", &trips)))
+		return err;
+	for (size_t i = 0; i < cfg->ntriggers; i++)
+		if ((err = series1(trips, cfg->triggers[i].name, &ms->trips[i])))
+			return err;
+	if ((err = family1(ms->m, METRICS_COUNTER, "keeper_transactions_total",
+			   "Action transactions: first sends and replacements a node "
+			   "accepted, receipts (mined, reverted), trips given up (failed)",
+			   "result", &txs)) ||
+	    (err = series1(txs, "sent", &ms->tx_sent)) ||
+	    (err = series1(txs, "replaced", &ms->tx_replaced)) ||
+	    (err = series1(txs, "mined", &ms->tx_mined)) ||
+	    (err = series1(txs, "reverted", &ms->tx_reverted)) ||
+	    (err = series1(txs, "failed", &ms->tx_failed)) ||
+	    (err = metrics_histogram_new(ms->m, "keeper_trip_to_wire_seconds",
+					 "From a trip to its first eth_sendRawTransaction "
+					 "handed to the chain.rpc transport",
+					 metrics_latency_buckets, METRICS_LATENCY_BUCKETS_N,
+					 &ms->t2w)) ||
+	    (err = family1(ms->m, METRICS_COUNTER, "keeper_rpc_errors_total",
+			   "chain.rpc calls that failed (transport, HTTP, malformed) or "
+			   "got a JSON-RPC error, by endpoint index in chain.rpc",
+			   "endpoint", &rpce)))
+		return err;
+	for (size_t i = 0; i < cfg->chain.nrpc; i++) {
+		snprintf(idx, sizeof idx, "%zu", i);
+		if ((err = series1(rpce, idx, &ms->rpc_err[i])))
+			return err;
+	}
+	if (lv->opts.signer &&
+	    (err = metrics_gauge_new(ms->m, "keeper_nonce", "The nonce the signer's next "
+				     "transaction gets (NaN until read from the chain)",
+				     &ms->nonce)))
+		return err;
+	if ((err = metrics_check_new(ms->m, "feed", &ms->c_feed)) ||
+	    (err = metrics_check_new(ms->m, "node", &ms->c_node)) ||
+	    (err = metrics_check_new(ms->m, "signer_balance", &ms->c_balance)) ||
+	    (err = metrics_check_new(ms->m, "state_file", &ms->c_state)))
+		return err;
+	metrics_on_collect(ms->m, live_collect, lv);
+	if ((err = metrics_listen(ms->m, lv->loop, cfg->metrics_listen, &port))) {
+		log_error("run", "metrics.listen %s: cannot serve: %s%s", cfg->metrics_listen,
+			  kerr_str(err), err == KERR_IO ? " (the port is taken?)" : "");
+		return err;
+	}
+	log_info("run", "metrics on %s (port %d): GET /metrics, GET /healthz",
+		 cfg->metrics_listen, port);
+	return KERR_OK;
+}
+
 kerr_t live_new(const config_keeper_t *cfg, const live_opts_t *opts,
 		live_t **out, size_t *bad)
 {
@@ -910,6 +1281,11 @@ kerr_t live_new(const config_keeper_t *cfg, const live_opts_t *opts,
 				&lv->http)))
 		goto fail;
 	tr = rpc_http_transport(lv->http);
+	if (cfg->metrics_listen) {
+		lv->ms.inner = tr;
+		tr.ctx = lv;
+		tr.send = wire_send;
+	}
 	if ((err = rpc_new(&lv->rpc, cfg->chain.nrpc, &tr, rpc_http_clock, lv->loop,
 			   NULL)))
 		goto fail;
@@ -926,6 +1302,8 @@ kerr_t live_new(const config_keeper_t *cfg, const live_opts_t *opts,
 				       &to)))
 			goto fail;
 	}
+	if (cfg->metrics_listen && (err = setup_metrics(lv)))
+		goto fail;
 	*out = lv;
 	return KERR_OK;
 fail:

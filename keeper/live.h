@@ -99,9 +99,45 @@
  * is the config's state_file (not in a dry run); its clock is the engine
  * clock above (wall time, so sent_ms means something after a restart).
  *
+ * Metrics.  With metrics.listen, live serves /metrics and /healthz on its
+ * loop (keeper/metrics.h): trips are counted by trigger as they happen;
+ * everything else is copied from the modules' counters at each scrape
+ * (events, malformed frames and reconnects of each feed and the node, feed
+ * age, transactions by result, rpc errors by endpoint index, the signer's
+ * next nonce).  keeper_trip_to_wire_seconds runs from the trip to the
+ * first eth_sendRawTransaction after it handed to the chain.rpc transport
+ * (live wraps that transport; see live.c).  The signer's balance is not a
+ * gauge: the tracker keeps only whether it is too low.  /healthz fails
+ * "feed" while a feed is stale (naming it), "node" while the node socket
+ * is not open, "signer_balance" while the tracker says the balance is too
+ * low, "state_file" for a minute after a failed state file write.  A
+ * listen address that cannot be bound fails live_new() (logged).
+ *
  * Stopping.  After live_stop() no trip is handed to the tracker any more
- * (each is still logged, with a warning that it was not acted on); when
- * the loop has returned, live_run() writes the state file one last time.
+ * (each is still logged, with a warning that it was not acted on).  With
+ * opts.drain_ms the loop then keeps running while the tracker has
+ * transactions in flight (receipts read, escalation and re-broadcasts at
+ * each head, as before), for at most drain_ms: a pause already sent is
+ * seen through rather than abandoned mid-flight.  A second live_stop()
+ * ends that at once.  Either way live_run() then writes the state file one
+ * last time, so whatever is still in flight is resumed by the next start.
+ *
+ * Reloading.  live_reload() swaps in a new config while the connections
+ * keep running: a guardian must not stop guarding while it re-reads its
+ * config.  Only what can change in place is accepted: the parameters of
+ * the engine's triggers (thresholds, windows, directions, pegs, hold and
+ * age limits, min_amount, confirm_ms, confirm_ticks, cooldown_ms) and of
+ * mempool triggers (threshold_pct, selectors, allow, min_amount, confirm,
+ * cooldown; not simulate), and the log group (the caller applies it).
+ * Anything that needs a new connection, key, book or lane is refused,
+ * each difference logged at error: chain, signer, feeds, watch, actions,
+ * gas, metrics, state_file, the list of triggers (names, kinds, actions,
+ * feeds, watch entries), a mempool trigger's simulate, and every setting
+ * of a liquidation trigger.  An accepted reload rebuilds the engine and
+ * the mempool detectors from the new config, with fresh state (windows,
+ * bases and baselines refill, confirm and cooldown restart) -- as at a
+ * start, but without dropping a connection, a transaction in flight or a
+ * liquidation book.
  */
 #ifndef KEEPER_LIVE_H
 #define KEEPER_LIVE_H
@@ -144,6 +180,9 @@ typedef struct {
 	const signer_t *signer;    /* restricted to tracker_targets(); NULL:
 				      nothing is signed (a dry run) */
 	bool dry_run;              /* never send, even with a signer */
+	uint32_t drain_ms;         /* after live_stop(): follow transactions
+				      in flight this long at most; 0: stop at
+				      once */
 } live_opts_t;
 
 typedef struct {
@@ -166,6 +205,11 @@ typedef struct {
 	uint64_t trips_ignored;    /* trips after live_stop(): not acted on */
 	uint64_t trips_refused;    /* trips the tracker refused at once (busy
 				      lane, calldata, no room) */
+	uint64_t reloads;          /* live_reload() calls that swapped */
+	uint64_t reloads_refused;  /* and that refused the new config */
+	bool drained;              /* the stop followed transactions in flight */
+	bool drain_expired;        /* ... and drain_ms passed with some left */
+	bool aborted;              /* a second live_stop() cut the stop short */
 	tracker_stats_t tracker;   /* sent, mined, ... (tracker.h) */
 } live_stats_t;
 
@@ -189,9 +233,23 @@ kerr_t live_new(const config_keeper_t *cfg, const live_opts_t *opts,
  */
 kerr_t live_run(live_t *lv);
 
-/* Ask live_run() to return.  Async-signal-safe (a SIGTERM handler may
- * call it). */
+/* Ask live_run() to return: the first call stops taking trips and, with
+ * opts.drain_ms, lets transactions in flight resolve first (see
+ * "Stopping"); a later call makes it return at once.  Async-signal-safe (a
+ * SIGTERM handler may call it). */
 void live_stop(live_t *lv);
+
+/*
+ * Swap in cfg (see "Reloading"): KERR_OK when it was applied; otherwise
+ * KERR_CONFIG_INVALID (every refused difference logged), or the engine's
+ * or a detector's refusal of a trigger, or KERR_NOMEM, and the running
+ * config stays.  cfg must be valid (config_load) and outlive the driver
+ * or the next accepted live_reload(), whichever comes first; the config
+ * given to live_new() must still outlive the driver (the connections,
+ * the tracker and the liquidation books stay on it).  Loop thread only,
+ * from a timer or outside the loop; not from a trip callback.
+ */
+kerr_t live_reload(live_t *lv, const config_keeper_t *cfg);
 
 /*
  * An event as if the node had delivered it: what node hands live's sink

@@ -1,8 +1,9 @@
 /*
  * anvil.h: start and stop anvil, run cast, and keep every child process of
  * a test on record so that none outlives it.  Header-only like test.h;
- * test_node_anvil and test_record_anvil use it.  anvil and cast come from
- * .deps (foundry, see tests/deps.sh).
+ * the end-to-end tests reach it through tests/e2e.h, which builds the
+ * keeper process, its log and the cast wrappers on it.  anvil and cast
+ * come from .deps (foundry, see tests/deps.sh).
  *
  * Children.  spawn() forks a program and records its pid (track() records
  * one started otherwise, e.g. by feedsrv_start); kill_all() SIGKILLs what

@@ -33,25 +33,19 @@
 #include "keeper/rpc_http.h"
 #include "signer/addr.h"
 #include "signer/u256.h"
-#include "tests/anvil.h"
 #include "tests/config_util.h"
+#include "tests/e2e.h"
 #include "tests/loop_util.h"
-#include "tests/test.h"
 
-#define K0 "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-#define ACCT0 "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 /* Account 0's first two creations: the debt token, then the pool. */
-#define TOKEN "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-#define POOL "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
-#define E18 "000000000000000000"
+#define TOKEN DEPLOYED0
+#define POOL DEPLOYED1
 
 #define NB 8
 static const unsigned debt_units[NB] = { 300, 500, 700, 900, 1000, 1100, 1300, 1500 };
 static char who[NB][64];          /* borrower addresses, checksummed */
 static addr_t whoa[NB];
 
-static int P;
-static char url[64];
 static pid_t anvil_pid = -1;
 static config_keeper_t *CFG;
 static rpc_http_t *T;
@@ -62,16 +56,6 @@ static liq_scan_t *S;
 #define MAXTR 64
 static detect_trip_t TR[MAXTR];
 static int nTR;
-
-static void on_fatal(int sig)
-{
-	static const char msg[] = "test_liq_anvil: fatal signal or time limit; anvil killed\n";
-	ssize_t w = write(1, msg, sizeof msg - 1);
-
-	(void)w;
-	kill_all();
-	_exit(128 + sig);
-}
 
 static void on_trip(void *arg, const detect_trip_t *t)
 {
@@ -87,25 +71,10 @@ static void sink(void *ctx, const event_t *ev)
 		liq_scan_event(S, ev);
 }
 
-static bool cast_send(const char *from_key_or_addr, bool unlocked, const char *to,
-		      const char *sig_args)
+/* cast call POOL sig(address)(uint256) addr. */
+static bool pool_u256(const char *sig, const char *addr, u256_t *out)
 {
-	return sh(NULL, 0, "%s send --rpc-url %s %s %s %s %s", cast_bin, url,
-		  unlocked ? "--unlocked --from" : "--private-key", from_key_or_addr,
-		  to, sig_args) == 0;
-}
-
-/* cast call POOL sig ADDR, the uint256 answer (cast prints "N [Ne]"). */
-static bool cast_u256(const char *sig, const char *addr, u256_t *out)
-{
-	char o[256];
-	size_t n;
-
-	if (sh(o, sizeof o, "%s call --rpc-url %s " POOL " '%s(address)(uint256)' %s",
-	       cast_bin, url, sig, addr))
-		return false;
-	n = strcspn(o, " \n");
-	return u256_from_dec(out, o, n) == KERR_OK;
+	return cast_u256(out, "call " POOL " '%s(address)(uint256)' %s", sig, addr);
 }
 
 static bool idle_after(void)
@@ -141,8 +110,8 @@ static bool unhealthy(int i, u256_t *debt)
 {
 	u256_t hf, one;
 
-	CHECK(cast_u256("healthFactor", who[i], &hf));
-	CHECK(cast_u256("debtOf", who[i], debt));
+	CHECK(pool_u256("healthFactor", who[i], &hf));
+	CHECK(pool_u256("debtOf", who[i], debt));
 	u256_from_u64(&one, 1000000000000000000ULL);
 	return u256_cmp(&hf, &one) < 0;
 }
@@ -188,89 +157,36 @@ static void in_flight_now(bool out[NB])
 		out[i] = liq_in_flight(liq_scan_book(S), &whoa[i]);
 }
 
-static bool deploy(const char *bin_path, const char *ctor_sig, const char *ctor_args)
-{
-	char *bin, *cmd, enc[1024] = "";
-	size_t len;
-	bool ok;
-
-	if (!(bin = t_read_file(bin_path, &len)))
-		return false;
-	while (len && (bin[len - 1] == '\n' || bin[len - 1] == '\r'))
-		bin[--len] = 0;
-	if (sh(enc, sizeof enc, "%s abi-encode '%s' %s", cast_bin, ctor_sig, ctor_args)) {
-		free(bin);
-		return false;
-	}
-	cmd = malloc(len + strlen(enc) + 256);
-	sprintf(cmd, "--create 0x%s%s", bin, enc + 2);
-	ok = sh(NULL, 0, "%s send --rpc-url %s --private-key " K0 " %s", cast_bin, url,
-		cmd) == 0;
-	free(cmd);
-	free(bin);
-	return ok;
-}
-
 static bool borrow(int i)
 {
-	char a[128];
-
-	snprintf(a, sizeof a, "'borrow(uint256)' %u" E18, debt_units[i]);
-	return cast_send(who[i], true, POOL, "'deposit()' --value 1ether") &&
-	       cast_send(who[i], true, POOL, a);
+	return lending_borrow(POOL, who[i], debt_units[i]);
 }
 
-static bool set_price(unsigned units)
+static bool n_ready(void)
 {
-	char a[128];
+	node_stats_t ns;
 
-	snprintf(a, sizeof a, "'setPrice(uint256)' %u" E18, units);
-	return cast_send(K0, false, POOL, a);
+	node_stats(N, &ns);
+	return ns.ready >= 1;
 }
 
 static void test_setup(void)
 {
-	char accts[2048], text[4096];
+	char text[4096], accts[512];
 	const char *urls[1];
 	rpc_transport_t tr;
-	node_stats_t ns;
-	char *p;
 
-	CHECK(deploy("tests/contracts/Erc20.bin", "f(string,string)", "Debt DBT"));
-	CHECK(deploy("tests/contracts/Lending.bin", "f(address,uint256)", TOKEN " 2000" E18));
-	CHECK(cast_send(K0, false, TOKEN, "'mint(address,uint256)' " POOL " 1000000" E18));
-	CHECK(cast_send(K0, false, TOKEN, "'mint(address,uint256)' " ACCT0 " 1000000" E18));
-	CHECK(cast_send(K0, false, TOKEN, "'approve(address,uint256)' " POOL " 1000000" E18));
-	/* the dev accounts: ["0x…", …] */
-	CHECK(sh(accts, sizeof accts, "%s rpc --rpc-url %s eth_accounts", cast_bin, url) == 0);
-	p = accts;
-	for (int i = -1; i < NB; i++) {
-		p = strstr(p, "0x");
-		if (!p)
-			break;
-		if (i >= 0) {
-			snprintf(who[i], sizeof who[i], "%.42s", p);
-			CHECK_OK(addr_parse(&whoa[i], who[i], 42));
-			addr_to_checksum(&whoa[i], who[i]);
-		}
-		p += 42;
-	}
-	CHECK(p != NULL);
+	CHECK(deploy_lending());
+	CHECK(send_from(K0, false, TOKEN, "'mint(address,uint256)' " ACCT0 " 1000000" E18));
+	CHECK(send_from(K0, false, TOKEN, "'approve(address,uint256)' " POOL " 1000000" E18));
+	/* the dev accounts 1..8 */
+	CHECK(dev_accounts(whoa, who, NB));
 	/* 1..6 borrow now (5 and 6 will be found by the catch-up) */
 	for (int i = 0; i < 6; i++)
 		CHECK(borrow(i));
-	snprintf(text, sizeof text,
-		 "chain = { id = 31337; ws = \"ws://127.0.0.1:%d\"; rpc = [ \"%s\" ]; };\n"
-		 "watch = ( { name = \"pool\"; address = \"" POOL "\"; } );\n"
-		 "actions = ( { name = \"liq\"; to = \"" POOL "\"; call = \"liquidate(address,uint256)\";\n"
-		 "  args = [ \"$account\", \"$amount\" ]; gas_limit = 300000; gas = \"g\"; } );\n"
-		 "gas = ( { name = \"g\"; strategy = \"fixed\"; max_fee_gwei = 50; priority_fee_gwei = 2; } );\n"
-		 "triggers = ( { name = \"lending\"; kind = \"liquidation\"; pool = \"" POOL "\";\n"
-		 "  health = \"healthFactor(address)\"; debt = \"debtOf(address)\";\n"
-		 "  accounts = [ \"%s\", \"%s\", \"%s\", \"%s\" ];\n"
-		 "  discover = \"Borrow(address,uint256)\"; discover_topic = 1;\n"
-		 "  cooldown_ms = 0; action = \"liq\"; } );\n",
-		 P, url, who[0], who[1], who[2], who[3]);
+	snprintf(accts, sizeof accts, "\"%s\", \"%s\", \"%s\", \"%s\"", who[0], who[1],
+		 who[2], who[3]);
+	lending_cfg(text, sizeof text, accts, "");
 	CFG = load_cfg(text);
 	CHECK(CFG != NULL);
 	if (!CFG)
@@ -290,13 +206,7 @@ static void test_setup(void)
 	if (!S || !N)
 		return;
 	CHECK_OK(node_start(N));
-	for (int k = 0; k < 250; k++) {
-		node_stats(N, &ns);
-		if (ns.ready >= 1)
-			break;
-		run_for(20);
-	}
-	CHECK(ns.ready >= 1);
+	CHECK(run_until(n_ready, 5000));
 }
 
 static bool catch_up_done(void)
@@ -320,7 +230,7 @@ static void test_discovery(void)
 	if (!S)
 		return;
 	CHECK_EQ_INT(liq_count(liq_scan_book(S)), 4);
-	CHECK(sh(bn, sizeof bn, "%s block-number --rpc-url %s", cast_bin, url) == 0);
+	CHECK(cast(bn, sizeof bn, "block-number") == 0);
 	CHECK_OK(liq_scan_catch_up(S, 0, strtoull(bn, NULL, 10)));
 	CHECK(run_until(catch_up_done, 5000));
 	CHECK_EQ_INT(liq_count(liq_scan_book(S)), 6);
@@ -347,7 +257,7 @@ static void test_price_drop(void)
 	if (!S || liq_count(liq_scan_book(S)) != NB)
 		return;
 	mark();
-	CHECK(set_price(1500));
+	CHECK(lending_set_price(POOL, 1500));
 	CHECK(run_until(scanned, 5000));
 	got = check_trips(from, fl);
 	printf("    price 1500: %d of %d borrowers tripped\n", got, NB);
@@ -358,7 +268,7 @@ static void test_price_drop(void)
 
 	/* b: the next head trips nobody again */
 	mark();
-	CHECK(sh(NULL, 0, "%s rpc evm_mine --rpc-url %s", cast_bin, url) == 0);
+	CHECK(evm_mine());
 	CHECK(run_until(scanned, 5000));
 	CHECK_EQ_INT(nTR, from + got);
 	CHECK_EQ_INT(liq_in_flight_count(liq_scan_book(S)), 2);
@@ -381,14 +291,14 @@ static void test_liquidated(void)
 		return;
 	u256_to_dec(&TR[k].amount, dec, sizeof dec);
 	snprintf(a, sizeof a, "'liquidate(address,uint256)' %s %s", who[6], dec);
-	CHECK(cast_send(K0, false, POOL, a));
-	CHECK(cast_u256("healthFactor", who[6], &hf));
+	CHECK(send_from(K0, false, POOL, a));
+	CHECK(pool_u256("healthFactor", who[6], &hf));
 	u256_from_u64(&one, 1000000000000000000ULL);
 	CHECK(u256_cmp(&hf, &one) >= 0);   /* healthy after it */
 	CHECK_OK(liq_scan_resolved(S, &whoa[6], LIQ_MINED));
 	CHECK(!liq_in_flight(liq_scan_book(S), &whoa[6]));
 	mark();
-	CHECK(sh(NULL, 0, "%s rpc evm_mine --rpc-url %s", cast_bin, url) == 0);
+	CHECK(evm_mine());
 	CHECK(run_until(scanned, 5000));
 	CHECK_EQ_INT(nTR, 2);               /* neither it nor borrower 8 */
 	CHECK(liq_in_flight(liq_scan_book(S), &whoa[7]));
@@ -404,13 +314,13 @@ static void test_further_drop(void)
 		return;
 	in_flight_now(fl);
 	mark();
-	CHECK(set_price(1250));
+	CHECK(lending_set_price(POOL, 1250));
 	CHECK(run_until(scanned, 5000));
 	got = check_trips(from, fl);
 	printf("    price 1250: %d more tripped (borrower 8 still in flight)\n", got);
 	/* 1100 (0.909) and the liquidated 7 (0.838); 1000 sits at exactly 1.0 */
 	CHECK_EQ_INT(got, 2);
-	CHECK(cast_u256("healthFactor", who[4], &hf));
+	CHECK(pool_u256("healthFactor", who[4], &hf));
 	u256_from_u64(&one, 1000000000000000000ULL);
 	CHECK(u256_cmp(&hf, &one) == 0);
 	for (int k = from; k < nTR; k++)
@@ -419,31 +329,15 @@ static void test_further_drop(void)
 
 int main(void)
 {
-	const char *argv[12];
-	char ps[16];
-
-	install_fatal(on_fatal);
-	alarm(90);
+	e2e_begin("test_liq_anvil", 90);
 	if (!find_anvil_cast())
 		return 1;
-	P = free_port(0, NULL);
-	if (!P || loop_create(NULL, &L) != KERR_OK) {
-		printf("FAIL setup: port or loop\n");
+	anvil_pid = anvil_up((const char *[]){ "--accounts", "12", NULL });
+	if (loop_create(NULL, &L) != KERR_OK) {
+		printf("FAIL setup: loop\n");
 		printf("0 passed, 1 failed\n");
 		return 1;
 	}
-	snprintf(ps, sizeof ps, "%d", P);
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", P);
-	argv[0] = anvil_bin;
-	argv[1] = "--host";
-	argv[2] = "127.0.0.1";
-	argv[3] = "--port";
-	argv[4] = ps;
-	argv[5] = "--accounts";
-	argv[6] = "12";
-	argv[7] = "--silent";
-	argv[8] = NULL;
-	anvil_pid = anvil_run(argv, P);
 	loop_util_init();
 	if (anvil_pid > 0) {
 		RUN(test_setup);

@@ -23,11 +23,8 @@
  * Bounded by a 75 s alarm; anvil and keeper are killed at exit, on a fatal
  * signal and on the alarm.
  */
-#include <errno.h>
 #include <signal.h>
 #include <strings.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -35,78 +32,23 @@
 #include "keeper/kerr.h"
 #include "signer/addr.h"
 #include "signer/u256.h"
-#include "tests/anvil.h"
-#include "tests/test.h"
+#include "tests/e2e.h"
 
-#define K0 "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-#define ACCT0 "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 /* Account 0's first two creations: the debt token, then the pool. */
-#define TOKEN "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-#define POOL "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
-#define E18 "000000000000000000"
+#define TOKEN DEPLOYED0
+#define POOL DEPLOYED1
 
 #define NB 6
 static const unsigned debt_units[NB] = { 300, 1300, 700, 1500, 1000, 1250 };
 static char who[NB][64];          /* borrower addresses, checksummed */
 
-static char keeper_bin[1024], url[64];
-static char dir[64], cfg_path[128], out_path[128], err_path[128];
-static pid_t keeper_pid = -1;
-
-static void remove_files(void)
-{
-	if (!dir[0])
-		return;
-	unlink(cfg_path);
-	unlink(out_path);
-	unlink(err_path);
-	rmdir(dir);
-}
-
-static void on_fatal(int sig)
-{
-	static const char msg[] = "test_live_liq_anvil: fatal signal or time limit; "
-				  "children killed\n";
-	ssize_t w = write(1, msg, sizeof msg - 1);
-
-	(void)w;
-	kill_all();
-	remove_files();
-	_exit(128 + sig);
-}
-
-static bool write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "wb");
-	size_t len = strlen(text);
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fwrite(text, 1, len, f) == len;
-	return fclose(f) == 0 && ok;
-}
+static const char *cfg_path;
 
 /* ---- keeper's stderr, one JSON object per line */
 
-#define LOG_MAX (1 << 20)
 #define MAXTRIP 32
-static char logbuf[LOG_MAX];
 static char trips[MAXTRIP][1024];   /* the "msg" of each trip line */
 static int ntrips, bad_lines;
-
-static void read_log(void)
-{
-	int fd = open(err_path, O_RDONLY);
-	ssize_t n;
-
-	logbuf[0] = 0;
-	if (fd < 0)
-		return;
-	n = read(fd, logbuf, LOG_MAX - 1);
-	close(fd);
-	logbuf[n > 0 ? n : 0] = 0;
-}
 
 /* Read the log again: trips[] from its trip lines, bad_lines the lines
  * that are not JSON log objects. */
@@ -136,28 +78,6 @@ static void scan_log(void)
 	}
 }
 
-static int count_in_log(const char *needle)
-{
-	int n = 0;
-
-	read_log();
-	for (const char *p = logbuf; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
-
-static bool wait_log(const char *needle, int want, int ms)
-{
-	int64_t t0 = mono_ms();
-
-	while (count_in_log(needle) < want) {
-		if (mono_ms() - t0 > ms || waitpid(keeper_pid, NULL, WNOHANG) == keeper_pid)
-			return false;
-		usleep(50000);
-	}
-	return true;
-}
-
 static bool wait_trips(int want, int ms)
 {
 	int64_t t0 = mono_ms();
@@ -170,112 +90,23 @@ static bool wait_trips(int want, int ms)
 	return true;
 }
 
-/* The value of " key=" in a trip message (which starts with the trigger's
- * name), into out. */
-static bool field(const char *line, const char *key, char *out, size_t cap)
-{
-	char k[32];
-	const char *p;
-	size_t len;
-
-	snprintf(k, sizeof k, " %s=", key);
-	if (!(p = strstr(line, k)))
-		return false;
-	p += strlen(k);
-	len = strcspn(p, " \n");
-	if (len >= cap)
-		return false;
-	memcpy(out, p, len);
-	out[len] = 0;
-	return true;
-}
-
 /* ---- chain */
 
-static bool cast_send(const char *from_key_or_addr, bool unlocked, const char *to,
-		      const char *sig_args)
+/* cast call POOL sig(address)(uint256) addr. */
+static bool pool_u256(const char *sig, const char *addr, u256_t *out)
 {
-	return sh(NULL, 0, "%s send --rpc-url %s %s %s %s %s", cast_bin, url,
-		  unlocked ? "--unlocked --from" : "--private-key", from_key_or_addr,
-		  to, sig_args) == 0;
-}
-
-/* cast call POOL sig(address)(uint256) addr (cast prints "N [Ne]"). */
-static bool cast_u256(const char *sig, const char *addr, u256_t *out)
-{
-	char o[256];
-
-	if (sh(o, sizeof o, "%s call --rpc-url %s " POOL " '%s(address)(uint256)' %s",
-	       cast_bin, url, sig, addr))
-		return false;
-	return u256_from_dec(out, o, strcspn(o, " \n")) == KERR_OK;
-}
-
-static bool deploy(const char *bin_path, const char *ctor_sig, const char *ctor_args)
-{
-	char *bin, *cmd, enc[1024] = "";
-	size_t len;
-	bool ok;
-
-	if (!(bin = t_read_file(bin_path, &len)))
-		return false;
-	while (len && (bin[len - 1] == '\n' || bin[len - 1] == '\r'))
-		bin[--len] = 0;
-	if (sh(enc, sizeof enc, "%s abi-encode '%s' %s", cast_bin, ctor_sig, ctor_args)) {
-		free(bin);
-		return false;
-	}
-	cmd = malloc(len + strlen(enc) + 256);
-	sprintf(cmd, "--create 0x%s%s", bin, enc + 2);
-	ok = sh(NULL, 0, "%s send --rpc-url %s --private-key " K0 " %s", cast_bin, url,
-		cmd) == 0;
-	free(cmd);
-	free(bin);
-	return ok;
+	return cast_u256(out, "call " POOL " '%s(address)(uint256)' %s", sig, addr);
 }
 
 static bool borrow(int i)
 {
-	char a[128];
-
-	snprintf(a, sizeof a, "'borrow(uint256)' %u" E18, debt_units[i]);
-	return cast_send(who[i], true, POOL, "'deposit()' --value 1ether") &&
-	       cast_send(who[i], true, POOL, a);
-}
-
-static bool set_price(unsigned units)
-{
-	char a[128];
-
-	snprintf(a, sizeof a, "'setPrice(uint256)' %u" E18, units);
-	return cast_send(K0, false, POOL, a);
-}
-
-static bool mine(void)
-{
-	return sh(NULL, 0, "%s rpc evm_mine --rpc-url %s", cast_bin, url) == 0;
+	return lending_borrow(POOL, who[i], debt_units[i]);
 }
 
 static bool setup_chain(void)
 {
-	char accts[2048], *p;
-
-	if (!deploy("tests/contracts/Erc20.bin", "f(string,string)", "Debt DBT") ||
-	    !deploy("tests/contracts/Lending.bin", "f(address,uint256)", TOKEN " 2000" E18) ||
-	    !cast_send(K0, false, TOKEN, "'mint(address,uint256)' " POOL " 1000000" E18))
+	if (!deploy_lending() || !dev_accounts(NULL, who, NB))
 		return false;
-	if (sh(accts, sizeof accts, "%s rpc --rpc-url %s eth_accounts", cast_bin, url))
-		return false;
-	p = accts;
-	for (int i = -1; i < NB; i++) {
-		addr_t a;
-
-		if (!(p = strstr(p, "0x")) || addr_parse(&a, p, 42) != KERR_OK)
-			return false;
-		if (i >= 0)
-			addr_to_checksum(&a, who[i]);
-		p += 42;
-	}
 	/* 0 and 1 are listed in the config, 2 and 3 are for the catch-up */
 	for (int i = 0; i < 4; i++)
 		if (!borrow(i))
@@ -299,8 +130,8 @@ static void check_trips(int from)
 	for (int i = 0; i < NB; i++) {
 		u256_t hf;
 
-		CHECK(cast_u256("healthFactor", who[i], &hf));
-		CHECK(cast_u256("debtOf", who[i], &debt[i]));
+		CHECK(pool_u256("healthFactor", who[i], &hf));
+		CHECK(pool_u256("debtOf", who[i], &debt[i]));
 		want[i] = u256_cmp(&hf, &one) < 0;
 		nwant += want[i];
 	}
@@ -339,17 +170,10 @@ static void check_trips(int from)
 
 static void test_run(void)
 {
-	const char *argv[] = { keeper_bin, "run", "-c", cfg_path, "--dry-run", NULL };
 	char summary[1024];
-	int st = -1;
-	FILE *f;
 
-	keeper_pid = spawn(argv, out_path, err_path, true);
-	CHECK(keeper_pid > 0);
-	if (keeper_pid <= 0)
+	if (!keeper_subscribed(cfg_path, true))
 		return;
-	CHECK_MSG(wait_log("subscriptions answered", 1, 8000), "node not subscribed:\n%s",
-		  logbuf);
 	/* 2 listed + 2 from the catch-up */
 	CHECK_MSG(wait_log("past logs read", 1, 8000), "no catch-up:\n%s", logbuf);
 	CHECK_MSG(wait_log("lending: 4 borrowers known", 1, 8000), "catch-up found:\n%s",
@@ -363,55 +187,34 @@ static void test_run(void)
 	CHECK_EQ_INT(ntrips, 0);
 
 	/* a. the drop */
-	CHECK(set_price(1500));
+	CHECK(lending_set_price(POOL, 1500));
 	CHECK_MSG(wait_trips(3, 8000), "trips after the drop:\n%s", logbuf);
 	check_trips(0);
 
 	/* b. in flight: no second trip */
-	CHECK(mine());
-	CHECK(mine());
+	CHECK(evm_mine());
+	CHECK(evm_mine());
 	usleep(1500000);
 	scan_log();
 	CHECK_EQ_INT(ntrips, 3);
 
 	/* c. healthy again, then unhealthy again */
-	CHECK(set_price(2000));
-	CHECK(mine());
+	CHECK(lending_set_price(POOL, 2000));
+	CHECK(evm_mine());
 	usleep(1500000);
 	scan_log();
 	CHECK_EQ_INT(ntrips, 3);
-	CHECK(set_price(1500));
+	CHECK(lending_set_price(POOL, 1500));
 	CHECK_MSG(wait_trips(6, 8000), "trips after the second drop:\n%s", logbuf);
 	check_trips(3);
-	CHECK(mine());
+	CHECK(evm_mine());
 	usleep(1000000);
 	scan_log();
 	CHECK_EQ_INT(ntrips, 6);
 	CHECK_EQ_INT(bad_lines, 0);
 
 	/* d. the stop */
-	kill(keeper_pid, SIGTERM);
-	{
-		int64_t t0 = mono_ms();
-		while (waitpid(keeper_pid, &st, WNOHANG) == 0) {
-			if (mono_ms() - t0 > 5000) {
-				printf("    keeper run did not stop on SIGTERM\n");
-				kill(-keeper_pid, SIGKILL);
-				waitpid(keeper_pid, &st, 0);
-				break;
-			}
-			usleep(20000);
-		}
-	}
-	untrack(keeper_pid);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	summary[0] = 0;
-	if ((f = fopen(out_path, "r"))) {
-		if (!fgets(summary, sizeof summary, f))
-			summary[0] = 0;
-		fclose(f);
-	}
-	summary[strcspn(summary, "\n")] = 0;
+	CHECK_EQ_INT(keeper_stop(summary, sizeof summary), 0);
 	printf("    %s\n", summary);
 	CHECK(strstr(summary, " 6 trips;") != NULL);
 	CHECK(strstr(summary, " scans, 0 errors;") != NULL);
@@ -420,76 +223,21 @@ static void test_run(void)
 
 int main(int argc, char **argv)
 {
-	const char *kp = getenv("KEEPER");
-	char cfg[4096], ps[16];
-	int port;
+	char cfg[4096], accts[512];
 
 	(void)argc;
-	install_fatal(on_fatal);
-	alarm(75);
-	if (kp && *kp) {
-		snprintf(keeper_bin, sizeof keeper_bin, "%s", kp);
-	} else {
-		const char *slash = strrchr(argv[0], '/');
-		snprintf(keeper_bin, sizeof keeper_bin, "%.*s/../bin/keeper",
-			 slash ? (int)(slash - argv[0]) : 1, slash ? argv[0] : ".");
-	}
-	if (!find_anvil_cast())
+	if (!keeper_test_begin("test_live_liq_anvil", 75, argv[0], "live-liq", NULL))
 		return 1;
-	if (access(keeper_bin, X_OK) != 0) {
-		printf("FAIL setup: no keeper at %s (build it, or set KEEPER)\n"
-		       "0 passed, 1 failed\n", keeper_bin);
-		return 1;
-	}
-	snprintf(dir, sizeof dir, "/tmp/keeper-live-liq-XXXXXX");
-	if (!mkdtemp(dir)) {
-		dir[0] = 0;
-		printf("FAIL setup: temporary directory\n0 passed, 1 failed\n");
-		return 1;
-	}
-	atexit(remove_files);
-	snprintf(cfg_path, sizeof cfg_path, "%s/run.cfg", dir);
-	snprintf(out_path, sizeof out_path, "%s/stdout", dir);
-	snprintf(err_path, sizeof err_path, "%s/stderr", dir);
-
-	port = free_port(0, NULL);
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-	snprintf(ps, sizeof ps, "%d", port);
-	{
-		const char *av[] = { anvil_bin, "--host", "127.0.0.1", "--port", ps,
-				     "--accounts", "10", "--silent", NULL };
-		if (!port || anvil_run(av, port) <= 0) {
-			printf("FAIL setup: anvil did not start\n0 passed, 1 failed\n");
-			return 1;
-		}
-	}
-	if (!setup_chain()) {
-		printf("FAIL setup: deploying Erc20 and Lending, borrowing, with cast\n"
-		       "0 passed, 1 failed\n");
-		kill_all();
-		return 1;
-	}
+	cfg_path = tmp_file("run.cfg");
+	if (anvil_up((const char *[]){ "--accounts", "10", NULL }) <= 0)
+		return setup_failed("anvil did not start");
+	if (!setup_chain())
+		return setup_failed("deploying Erc20 and Lending, borrowing, with cast");
 	printf("    Lending at %s; 4 of %d borrowers in\n", POOL, NB);
-	snprintf(cfg, sizeof cfg,
-		 "chain = { id = 31337; ws = \"ws://127.0.0.1:%d\"; rpc = [ \"%s\" ]; };\n"
-		 "watch = ( { name = \"pool\"; address = \"" POOL "\"; } );\n"
-		 "actions = ( { name = \"liq\"; to = \"" POOL "\"; call = \"liquidate(address,uint256)\";\n"
-		 "  args = [ \"$account\", \"$amount\" ]; gas_limit = 300000; gas = \"g\"; } );\n"
-		 "gas = ( { name = \"g\"; strategy = \"fixed\"; max_fee_gwei = 50; priority_fee_gwei = 2; } );\n"
-		 "triggers = ( { name = \"lending\"; kind = \"liquidation\"; pool = \"" POOL "\";\n"
-		 "  health = \"healthFactor(address)\"; debt = \"debtOf(address)\";\n"
-		 "  accounts = [ \"%s\", \"%s\" ];\n"
-		 "  discover = \"Borrow(address,uint256)\"; discover_topic = 1;\n"
-		 "  cooldown_ms = 0; action = \"liq\"; } );\n"
-		 "log = { level = \"info\"; format = \"json\"; };\n",
-		 port, url, who[0], who[1]);
-	if (!write_text(cfg_path, cfg)) {
-		printf("FAIL setup: config\n0 passed, 1 failed\n");
-		kill_all();
-		return 1;
-	}
+	snprintf(accts, sizeof accts, "\"%s\", \"%s\"", who[0], who[1]);
+	lending_cfg(cfg, sizeof cfg, accts, "log = { level = \"info\"; format = \"json\"; };\n");
+	if (!write_text(cfg_path, cfg))
+		return setup_failed("config");
 	RUN(test_run);
-	kill_all();
-	remove_files();
-	return t_done();
+	return e2e_done();
 }

@@ -35,36 +35,16 @@
 #include "keeper/sim.h"
 #include "signer/hex.h"
 #include "signer/u256.h"
-#include "tests/anvil.h"
 #include "tests/config_util.h"
+#include "tests/e2e.h"
 #include "tests/loop_util.h"
-#include "tests/test.h"
 
-/* anvil's dev accounts and keys (public test keys) */
-#define ACCT0 "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-#define ACCT1 "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-#define ACCT3 "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
-#define K0 "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-#define K2 "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
-#define K3 "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
 /* What account 0 creates with nonces 0 and 1. */
-#define TOKEN "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-#define VAULT "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
-
-static void on_fatal(int sig)
-{
-	static const char msg[] = "test_mempool_anvil: fatal signal or time limit; anvil killed\n";
-	ssize_t w = write(1, msg, sizeof msg - 1);
-
-	(void)w;
-	kill_all();
-	_exit(128 + sig);
-}
+#define TOKEN DEPLOYED0
+#define VAULT DEPLOYED1
 
 /* ---- keeper's side: node -> det_mempool -> sim -> det_mempool */
 
-static int P;
-static char rpc_url[64];
 static config_keeper_t *CFG;
 static const config_trigger_t *TRIG;
 static rpc_http_t *T;
@@ -156,37 +136,6 @@ static void sink(void *ctx, const event_t *ev)
 
 /* ---- helpers */
 
-static bool send_async(char hash[67], const char *args)
-{
-	char out[256];
-
-	if (sh(out, sizeof out, "%s send --async --rpc-url %s %s", cast_bin, rpc_url, args))
-		return false;
-	CHECK_MSG(strlen(out) == 66, "cast send printed %s", out);
-	if (strlen(out) != 66)
-		return false;
-	memcpy(hash, out, 67);
-	return true;
-}
-
-static bool send_mined(const char *args)
-{
-	return sh(NULL, 0, "%s send -q --rpc-url %s %s", cast_bin, rpc_url, args) == 0;
-}
-
-static bool cast_u256(u256_t *out, const char *fmt, const char *arg)
-{
-	char cmd[512], o[256];
-	char *sp;
-
-	snprintf(cmd, sizeof cmd, fmt, arg);
-	if (sh(o, sizeof o, "%s %s --rpc-url %s", cast_bin, cmd, rpc_url))
-		return false;
-	if ((sp = strchr(o, ' ')))   /* "777000000000000000000 [7.77e20]" */
-		*sp = 0;
-	return u256_from_dec(out, o, strlen(o)) == KERR_OK;
-}
-
 static uint8_t w_hash[32];
 static bool have_results(void)
 {
@@ -211,17 +160,6 @@ static struct txrec *send_and_wait(const char *args, char hash[67])
 	return rec_of(w_hash);
 }
 
-static void want_u256_json(const u256_t *got, json_t *s, const char *what)
-{
-	u256_t w;
-
-	CHECK_MSG(json_is_string(s), "%s missing", what);
-	if (!json_is_string(s))
-		return;
-	CHECK_OK(u256_from_hex(&w, json_string_value(s), json_string_length(s)));
-	CHECK_MSG(u256_cmp(got, &w) == 0, "%s differs from cast's %s", what, json_string_value(s));
-}
-
 static bool u_eq(const u256_t *a, const u256_t *b)
 {
 	return u256_cmp(a, b) == 0;
@@ -236,52 +174,12 @@ static bool is_zero_u(const u256_t *a)
 
 static void test_setup_chain(void)
 {
-	char code[16384], args[17000], enc[512];
-	size_t len;
-	char *bin;
-
 	/* Erc20("Test", "TST"), then Vault(guardian = account 1, token) with
-	 * 5 ether, mined at once (automine is still on). */
-	bin = t_read_file("tests/contracts/Erc20.bin", &len);
-	CHECK(bin != NULL);
-	if (!bin)
-		return;
-	while (len && (bin[len - 1] == '\n' || bin[len - 1] == '\r'))
-		bin[--len] = 0;
-	if (sh(enc, sizeof enc, "%s abi-encode 'constructor(string,string)' Test TST", cast_bin)) {
-		free(bin);
-		return;
-	}
-	snprintf(code, sizeof code, "0x%s%s", bin, enc + 2);
-	free(bin);
-	snprintf(args, sizeof args, "--private-key %s --create %s", K0, code);
-	CHECK(send_mined(args));
-	bin = t_read_file("tests/contracts/Vault.bin", &len);
-	CHECK(bin != NULL);
-	if (!bin)
-		return;
-	while (len && (bin[len - 1] == '\n' || bin[len - 1] == '\r'))
-		bin[--len] = 0;
-	if (sh(enc, sizeof enc, "%s abi-encode 'constructor(address,address)' %s %s", cast_bin,
-	       ACCT1, TOKEN)) {
-		free(bin);
-		return;
-	}
-	snprintf(code, sizeof code, "0x%s%s", bin, enc + 2);
-	free(bin);
-	snprintf(args, sizeof args, "--private-key %s --value 5ether --create %s", K0, code);
-	CHECK(send_mined(args));
-	CHECK(send_mined("--private-key " K0 " " TOKEN " 'mint(address,uint256)' " VAULT
-			 " 777000000000000000000"));
+	 * 5 ether and 777e18 tokens, mined at once (automine is still on). */
+	CHECK(deploy_vault());
 	CHECK(send_mined("--private-key " K2 " --value 1ether " VAULT " 'deposit()'"));
-	{
-		char g[64];
-		CHECK(sh(g, sizeof g, "%s call %s 'guardian()(address)' --rpc-url %s", cast_bin,
-			 VAULT, rpc_url) == 0);
-		CHECK_EQ_STR(g, ACCT1);
-	}
 	/* From now on every transaction stays pending. */
-	CHECK(sh(NULL, 0, "%s rpc evm_setAutomine false --rpc-url %s", cast_bin, rpc_url) == 0);
+	CHECK(set_automine(false));
 }
 
 static bool both_ready(void)
@@ -299,7 +197,6 @@ static void test_connect(void)
 	const char *urls[1];
 	rpc_transport_t tr;
 
-	snprintf(rpc_url, sizeof rpc_url, "http://127.0.0.1:%d", P);
 	snprintf(text, sizeof text,
 		 "chain = { id = 31337; ws = \"ws://127.0.0.1:%d\"; rpc = [ \"%s\" ]; };\n"
 		 "watch = ( { name = \"vault\"; address = \"" VAULT "\"; tokens = [ \"" TOKEN "\" ]; } );\n"
@@ -307,7 +204,7 @@ static void test_connect(void)
 		 "actions = ( { name = \"pause\"; to = \"" VAULT "\"; call = \"pause()\"; "
 		 "gas_limit = 100000; gas = \"g\"; } );\n"
 		 "triggers = ( { name = \"drain\"; kind = \"mempool\"; watch = \"vault\"; simulate = true; "
-		 "threshold_pct = 50; cooldown_ms = 0; action = \"pause\"; } );\n", P, rpc_url);
+		 "threshold_pct = 50; cooldown_ms = 0; action = \"pause\"; } );\n", anvil_port, rpc_url);
 	CFG = load_cfg(text);
 	CHECK(CFG != NULL);
 	if (!CFG)
@@ -387,7 +284,7 @@ static void test_drain_trips(void)
 		CHECK_EQ_STR(t->trigger, "drain");
 	}
 	/* The trip's transaction is the one cast sent, fees and all. */
-	if (sh(out, sizeof out, "%s tx %s --json --rpc-url %s", cast_bin, drain_hash, rpc_url) == 0 &&
+	if (cast(out, sizeof out, "tx %s --json", drain_hash) == 0 &&
 	    (j = json_loads(out, 0, NULL))) {
 		const detect_trip_t *t = &x->trip[0];
 		addr_t from;
@@ -514,30 +411,17 @@ static void test_simulated_once(void)
 
 int main(void)
 {
-	const char *argv[8];
-	char ps[16];
-	pid_t anvil = -1;
+	pid_t anvil;
 
-	install_fatal(on_fatal);
-	alarm(60);
+	e2e_begin("test_mempool_anvil", 60);
 	if (!find_anvil_cast())
 		return 1;
-	P = free_port(0, NULL);
-	if (!P || loop_create(NULL, &L) != KERR_OK) {
-		printf("FAIL setup: port or loop\n");
+	anvil = anvil_up(NULL);
+	if (loop_create(NULL, &L) != KERR_OK) {
+		printf("FAIL setup: loop\n");
 		printf("0 passed, 1 failed\n");
 		return 1;
 	}
-	snprintf(ps, sizeof ps, "%d", P);
-	snprintf(rpc_url, sizeof rpc_url, "http://127.0.0.1:%d", P);
-	argv[0] = anvil_bin;
-	argv[1] = "--host";
-	argv[2] = "127.0.0.1";
-	argv[3] = "--port";
-	argv[4] = ps;
-	argv[5] = "--silent";
-	argv[6] = NULL;
-	anvil = anvil_run(argv, P);
 	loop_util_init();
 	if (anvil > 0) {
 		RUN(test_setup_chain);

@@ -25,10 +25,7 @@
  *     carrying a JSON-RPC error (a nonce-too-low raw transaction) reported
  *     as that error with its code, message and kind.
  */
-#include <errno.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "keeper/config.h"
@@ -38,47 +35,17 @@
 #include "keeper/rpc_http.h"
 #include "signer/hex.h"
 #include "signer/u256.h"
-#include "tests/anvil.h"
 #include "tests/config_util.h"
+#include "tests/e2e.h"
 #include "tests/loop_util.h"
-#include "tests/test.h"
 
-/* anvil's dev accounts 0..3 and their keys (public test keys) */
-#define ACCT0 "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-#define ACCT1 "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-#define ACCT3 "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
-#define K0 "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-#define K1 "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-#define K2 "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
 /* The first contract account 0 deploys (nonce 0). */
-#define TOKEN "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+#define TOKEN DEPLOYED0
 #define VAULT ACCT1
 
 /* ---- processes */
 
-static char state_dir[64];
-static char s1_path[128], s2_path[128];   /* the dumped states */
-
-/* Remove the state files and their directory (async-signal-safe). */
-static void remove_state(void)
-{
-	if (!state_dir[0])
-		return;
-	unlink(s1_path);
-	unlink(s2_path);
-	rmdir(state_dir);
-}
-
-static void on_fatal(int sig)
-{
-	static const char msg[] = "test_node_anvil: fatal signal or time limit; anvil killed\n";
-	ssize_t w = write(1, msg, sizeof msg - 1);
-
-	(void)w;
-	kill_all();
-	remove_state();
-	_exit(128 + sig);
-}
+static const char *s1_path, *s2_path;   /* the dumped states */
 
 /*
  * Start anvil on 127.0.0.1:port with --no-mining and the given state
@@ -87,29 +54,21 @@ static void on_fatal(int sig)
  */
 static pid_t anvil_start(int port, const char *load, const char *dump, int64_t *ready_ms)
 {
-	char ps[16];
-	const char *argv[16];
-	int argc = 0;
+	const char *opts[6];
+	int n = 0;
 	pid_t pid;
 
-	snprintf(ps, sizeof ps, "%d", port);
-	argv[argc++] = anvil_bin;
-	argv[argc++] = "--host";
-	argv[argc++] = "127.0.0.1";
-	argv[argc++] = "--port";
-	argv[argc++] = ps;
-	argv[argc++] = "--no-mining";
-	argv[argc++] = "--silent";
+	opts[n++] = "--no-mining";
 	if (load) {
-		argv[argc++] = "--load-state";
-		argv[argc++] = load;
+		opts[n++] = "--load-state";
+		opts[n++] = load;
 	}
 	if (dump) {
-		argv[argc++] = "--dump-state";
-		argv[argc++] = dump;
+		opts[n++] = "--dump-state";
+		opts[n++] = dump;
 	}
-	argv[argc] = NULL;
-	pid = anvil_run(argv, port);
+	opts[n] = NULL;
+	pid = anvil_at(port, opts);
 	if (pid > 0 && ready_ms)
 		*ready_ms = mono_ms();
 	return pid;
@@ -171,7 +130,6 @@ static config_keeper_t *CFG;
 static rpc_http_t *T;
 static rpc_client_t *RPC;
 static node_t *N, *N2;
-static char rpc_url[64];
 static node_stats_t ST, ST2;
 
 static void stats(void)
@@ -232,17 +190,6 @@ static bool log_amount_is(const struct rec *r)
 	       !r->ev.log.removed;
 }
 
-static void want_u256_json(const u256_t *got, json_t *s, const char *what)
-{
-	u256_t w;
-
-	CHECK_MSG(json_is_string(s), "%s missing", what);
-	if (!json_is_string(s))
-		return;
-	CHECK_OK(u256_from_hex(&w, json_string_value(s), json_string_length(s)));
-	CHECK_MSG(u256_cmp(got, &w) == 0, "%s differs from cast's %s", what, json_string_value(s));
-}
-
 static void want_u64_json(uint64_t got, json_t *s, const char *what)
 {
 	CHECK_MSG(json_is_string(s), "%s missing", what);
@@ -279,16 +226,11 @@ static json_t *cast_json(const char *fmt_sub, const char *arg)
 	char out[16384];
 	json_t *j;
 
-	if (sh(out, sizeof out, "%s %s %s --json --rpc-url %s", cast_bin, fmt_sub, arg, rpc_url))
+	if (cast(out, sizeof out, "%s %s --json", fmt_sub, arg))
 		return NULL;
 	j = json_loads(out, 0, NULL);
 	CHECK_MSG(j != NULL, "cast %s %s: not JSON: %.200s", fmt_sub, arg, out);
 	return j;
-}
-
-static bool mine(const char *url)
-{
-	return sh(NULL, 0, "%s rpc evm_mine --rpc-url %s", cast_bin, url) == 0;
 }
 
 /* Every field of the pending-transaction event r against `cast tx`. */
@@ -363,20 +305,6 @@ static void check_transfer(const struct rec *r, const char *from, const char *to
 	CHECK_EQ_INT(strlen(r->hex), 66);
 	CHECK_EQ_INT(strtoull(r->hex + 50, NULL, 16), amount);
 	CHECK(!l->removed);
-}
-
-/* cast send --async …: the transaction hash into hash[67]. */
-static bool send_async(char hash[67], const char *url, const char *args)
-{
-	char out[256];
-
-	if (sh(out, sizeof out, "%s send --async --rpc-url %s %s", cast_bin, url, args))
-		return false;
-	CHECK_MSG(strlen(out) == 66, "cast send printed %s", out);
-	if (strlen(out) != 66)
-		return false;
-	memcpy(hash, out, 67);
-	return true;
 }
 
 /* ---- tests */
@@ -502,19 +430,18 @@ static void test_rpc_failover(void)
 static void test_deploy_and_heads(void)
 {
 	char code[4096], args[8192], hash[67];
-	size_t len;
-	char *bin = t_read_file("tests/contracts/Token.bin", &len);
+	char *bin = contract_code("tests/contracts/Token.bin", NULL);
 	int i, h;
 
 	CHECK(bin != NULL);
-	if (!bin || !N)
+	if (!bin || !N) {
+		free(bin);
 		return;
-	while (len && (bin[len - 1] == '\n' || bin[len - 1] == '\r'))
-		bin[--len] = 0;
+	}
 	snprintf(code, sizeof code, "0x%s", bin);
 	free(bin);
 	snprintf(args, sizeof args, "--private-key %s --create %s", K0, code);
-	if (!send_async(hash, rpc_url, args))
+	if (!send_async(hash, args))
 		return;
 	/* The creation is pending (to: null), with its init code as input. */
 	CHECK_OK(hex_decode_exact(w_hash, 32, hash, 66));
@@ -525,7 +452,7 @@ static void test_deploy_and_heads(void)
 		CHECK_EQ_STR(R[i].hex, code);
 		compare_tx(&R[i], hash);
 	}
-	CHECK(mine(rpc_url));
+	CHECK(evm_mine());
 	/* The head, then the constructor's Transfer(0 -> account 0), which
 	 * only the token's own filter matches. */
 	h = wait_event(1, EV_HEAD, NULL, 0, 3000);
@@ -558,9 +485,9 @@ static void test_pending(void)
 	/* Type 0 with calldata, type 2 with explicit fees, from account 2
 	 * (nonces given: cast takes the mined count, and the second would
 	 * replace the first). */
-	if (!send_async(h0, rpc_url, "--legacy --nonce 0 --private-key " K2 " " ACCT3
+	if (!send_async(h0, "--legacy --nonce 0 --private-key " K2 " " ACCT3
 			" 0xdeadbeef --value 1.5ether") ||
-	    !send_async(h2, rpc_url, "--nonce 1 --private-key " K2 " --priority-gas-price 2gwei "
+	    !send_async(h2, "--nonce 1 --private-key " K2 " --priority-gas-price 2gwei "
 			"--gas-price 30gwei " ACCT3 " --value 12345"))
 		return;
 	CHECK_OK(hex_decode_exact(w_hash, 32, h0, 66));
@@ -595,7 +522,7 @@ static void test_pending(void)
 	CHECK_EQ_INT(ST2.fetched + ST2.fetch_mined, ST2.hashes);
 	CHECK_EQ_INT(ST2.fetch_dropped, 0);
 	CHECK_EQ_INT(ST.hashes, 0);
-	CHECK(mine(rpc_url));
+	CHECK(evm_mine());
 }
 
 static void test_transfers(void)
@@ -608,19 +535,19 @@ static void test_transfers(void)
 	start = nR;
 	/* To the vault, then (mined in between: the vault needs the
 	 * tokens) from it. */
-	if (!send_async(h, rpc_url, "--private-key " K0 " " TOKEN
+	if (!send_async(h, "--private-key " K0 " " TOKEN
 			" 'transfer(address,uint256)' " VAULT " 1000"))
 		return;
-	CHECK(mine(rpc_url));
+	CHECK(evm_mine());
 	w_amount = 1000;
 	i = wait_event(1, EV_LOG, log_amount_is, start, 3000);
 	CHECK(i >= 0);
 	if (i >= 0)
 		check_transfer(&R[i], ACCT0, VAULT, 1000);
-	if (!send_async(h, rpc_url, "--private-key " K1 " " TOKEN
+	if (!send_async(h, "--private-key " K1 " " TOKEN
 			" 'transfer(address,uint256)' " ACCT3 " 250"))
 		return;
-	CHECK(mine(rpc_url));
+	CHECK(evm_mine());
 	w_amount = 250;
 	i = wait_event(1, EV_LOG, log_amount_is, start, 3000);
 	CHECK(i >= 0);
@@ -684,10 +611,10 @@ static void test_restart_catchup(void)
 	if (b <= 0)
 		return;
 	run_until(never, 200);
-	CHECK(send_async(h, qurl, "--private-key " K1 " " TOKEN
+	CHECK(send_async_at(qurl, h, "--private-key " K1 " " TOKEN
 			 " 'transfer(address,uint256)' " ACCT3 " 77"));
-	CHECK(mine(qurl));
-	if (sh(out, sizeof out, "%s receipt %s --json --rpc-url %s", cast_bin, h, qurl) == 0 &&
+	CHECK(evm_mine_at(qurl));
+	if (cast_at(qurl, out, sizeof out, "receipt %s --json", h) == 0 &&
 	    (rc = json_loads(out, 0, NULL))) {
 		CHECK_EQ_STR(json_string_value(json_object_get(rc, "status")), "0x1");
 		away_block = strtoull(json_string_value(json_object_get(rc, "blockNumber")), NULL, 16);
@@ -729,10 +656,10 @@ static void test_restart_catchup(void)
 	printf("    catch-up: %llu calls, %llu logs\n", (unsigned long long)ST.catchup_calls,
 	       (unsigned long long)ST.catchup_logs);
 	/* And live again. */
-	if (!send_async(h, rpc_url, "--private-key " K1 " " TOKEN
+	if (!send_async(h, "--private-key " K1 " " TOKEN
 			" 'transfer(address,uint256)' " ACCT3 " 5"))
 		return;
-	CHECK(mine(rpc_url));
+	CHECK(evm_mine());
 	w_amount = 5;
 	i = wait_event(1, EV_LOG, log_amount_is, start, 3000);
 	CHECK(i >= 0);
@@ -753,9 +680,8 @@ static void test_rpc_error(void)
 	if (!RPC)
 		return;
 	/* Nonce 0 of account 0 is spent (the token's creation). */
-	if (sh(raw, sizeof raw, "%s mktx --rpc-url %s --private-key %s --nonce 0 "
-	       "--gas-limit 21000 --priority-gas-price 1gwei --gas-price 10gwei %s --value 1",
-	       cast_bin, rpc_url, K0, ACCT3))
+	if (cast(raw, sizeof raw, "mktx --private-key %s --nonce 0 --gas-limit 21000 "
+		 "--priority-gas-price 1gwei --gas-price 10gwei %s --value 1", K0, ACCT3))
 		return;
 	CHECK_OK(hex_decode(tx, sizeof tx, &n, raw, strlen(raw)));
 	memset(&G, 0, sizeof G);
@@ -771,24 +697,14 @@ static void test_rpc_error(void)
 
 int main(void)
 {
-	install_fatal(on_fatal);
-	alarm(50);
-
-	if (!find_anvil_cast())
+	e2e_begin("test_node_anvil", 50);
+	if (!find_anvil_cast() || !tmp_dir_make("anvil"))
 		return 1;
-	snprintf(state_dir, sizeof state_dir, "/tmp/keeper-anvil-XXXXXX");
+	s1_path = tmp_file("s1.json");
+	s2_path = tmp_file("s2.json");
 	P = free_port(0, NULL);
 	Q = free_port(0, NULL);
 	D = free_port(0, NULL);
-	if (!mkdtemp(state_dir)) {
-		state_dir[0] = 0;
-		printf("FAIL setup: temporary directory\n");
-		printf("0 passed, 1 failed\n");
-		return 1;
-	}
-	snprintf(s1_path, sizeof s1_path, "%s/s1.json", state_dir);
-	snprintf(s2_path, sizeof s2_path, "%s/s2.json", state_dir);
-	atexit(remove_state);
 	if (!P || !Q || !D || P == Q || P == D || Q == D || loop_create(NULL, &L) != KERR_OK) {
 		printf("FAIL setup: ports or loop\n");
 		printf("0 passed, 1 failed\n");
@@ -818,6 +734,6 @@ int main(void)
 	loop_timer_cancel(&poll_t);
 	loop_destroy(L);
 	kill_all();
-	remove_state();
+	remove_files();
 	return t_done();
 }

@@ -12,32 +12,25 @@
  * then delivered, a 400 is not retried, a dead port costs two attempts and
  * is then given up.  Every loop run is bounded by a watchdog timer.
  */
-#include <arpa/inet.h>
-#include <errno.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "keeper/loop.h"
 #include "keeper/notify.h"
 #include "signer/hex.h"
+#include "tests/httpsrv.h"
 #include "tests/loop_util.h"
 #include "tests/net_util.h"
 #include "tests/test.h"
 
-/* ---- the webhook endpoint: a tiny HTTP/1.1 server on a thread
+/* ---- the webhook endpoint (tests/httpsrv.h)
  *   /ok     200
  *   /slow   200 after slow_ms (the whole server waits: one endpoint)
  *   /flaky  500 to the first request, 200 after
  *   /bad    400 */
 
-#define SRV_CONNS 16
-#define SRV_BUF 16384
 #define SRV_RECS 256
 
 struct rec {
@@ -46,63 +39,28 @@ struct rec {
 };
 
 static struct srv {
-	int lfd, port, stop[2];
-	pthread_t th;
-	pthread_mutex_t mu;
+	httpsrv_t h;
 	int slow_ms;
 	int flaky_seen;
 	struct rec recs[SRV_RECS];
 	int nrec;
-	struct conn {
-		int fd;
-		size_t len;
-		char buf[SRV_BUF];
-	} c[SRV_CONNS];
 } S;
 
-static const char *find(const char *h, size_t n, const char *needle)
+static void srv_serve(httpsrv_conn_t *c)
 {
-	size_t k = strlen(needle);
+	size_t head, blen;
 
-	for (size_t i = 0; i + k <= n; i++)
-		if (!memcmp(h + i, needle, k))
-			return h + i;
-	return NULL;
-}
-
-static void srv_answer(int fd, int status)
-{
-	char a[128];
-	int n = snprintf(a, sizeof a, "HTTP/1.1 %d X\r\nContent-Length: 2\r\n\r\nok",
-			 status);
-
-	if (write(fd, a, (size_t)n) < 0)
-		return;
-}
-
-static void srv_serve(struct conn *c)
-{
-	for (;;) {
-		const char *end = find(c->buf, c->len, "\r\n\r\n"), *cl, *sp;
-		size_t head, blen;
+	while (httpsrv_request(c, &head, &blen)) {
+		const char *sp;
 		struct rec r;
 		int status = 200, slow = 0;
 
-		if (!end)
-			return;
-		head = (size_t)(end - c->buf) + 4;
-		cl = find(c->buf, head, "Content-Length: ");
-		if (!cl)
-			return;
-		blen = strtoul(cl + 16, NULL, 10);
-		if (c->len < head + blen)
-			return;
 		/* "POST /path HTTP/1.1" */
 		sp = memchr(c->buf + 5, ' ', head - 5);
 		snprintf(r.path, sizeof r.path, "%.*s",
 			 sp ? (int)(sp - c->buf - 5) : 0, c->buf + 5);
 		snprintf(r.body, sizeof r.body, "%.*s", (int)blen, c->buf + head);
-		pthread_mutex_lock(&S.mu);
+		pthread_mutex_lock(&S.h.mu);
 		if (S.nrec < SRV_RECS)
 			S.recs[S.nrec++] = r;
 		if (!strcmp(r.path, "/slow"))
@@ -111,104 +69,37 @@ static void srv_serve(struct conn *c)
 			status = S.flaky_seen++ ? 200 : 500;
 		else if (!strcmp(r.path, "/bad"))
 			status = 400;
-		pthread_mutex_unlock(&S.mu);
+		pthread_mutex_unlock(&S.h.mu);
 		if (slow) {
 			struct timespec ts = { slow / 1000, (long)(slow % 1000) * 1000000 };
 
 			nanosleep(&ts, NULL);
 		}
-		srv_answer(c->fd, status);
-		memmove(c->buf, c->buf + head + blen, c->len - head - blen);
-		c->len -= head + blen;
+		httpsrv_send(c->fd, status, NULL, "ok");
+		httpsrv_consume(c, head + blen);
 	}
-}
-
-static void *srv_main(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		struct pollfd pf[SRV_CONNS + 2];
-
-		pf[0] = (struct pollfd){ S.stop[0], POLLIN, 0 };
-		pf[1] = (struct pollfd){ S.lfd, POLLIN, 0 };
-		for (int i = 0; i < SRV_CONNS; i++)
-			pf[i + 2] = (struct pollfd){ S.c[i].fd, POLLIN, 0 };
-		if (poll(pf, SRV_CONNS + 2, -1) < 0 && errno != EINTR)
-			break;
-		if (pf[0].revents)
-			break;
-		if (pf[1].revents & POLLIN) {
-			int fd = accept(S.lfd, NULL, NULL);
-
-			for (int i = 0; fd >= 0 && i < SRV_CONNS; i++) {
-				if (S.c[i].fd < 0) {
-					S.c[i].fd = fd;
-					S.c[i].len = 0;
-					fd = -1;
-				}
-			}
-			if (fd >= 0)
-				close(fd);
-		}
-		for (int i = 0; i < SRV_CONNS; i++) {
-			struct conn *c = &S.c[i];
-			ssize_t r;
-
-			if (c->fd < 0 || !pf[i + 2].revents)
-				continue;
-			r = read(c->fd, c->buf + c->len, SRV_BUF - c->len);
-			if (r <= 0) {
-				close(c->fd);
-				c->fd = -1;
-				continue;
-			}
-			c->len += (size_t)r;
-			srv_serve(c);
-		}
-	}
-	return NULL;
 }
 
 static void srv_start(void)
 {
-	struct sockaddr_in sa = { 0 };
-	socklen_t sl = sizeof sa;
-
 	S.nrec = 0;
 	S.slow_ms = 0;
 	S.flaky_seen = 0;
-	for (int i = 0; i < SRV_CONNS; i++)
-		S.c[i].fd = -1;
-	S.lfd = socket(AF_INET, SOCK_STREAM, 0);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK(S.lfd >= 0 && bind(S.lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-	      listen(S.lfd, 16) == 0 &&
-	      getsockname(S.lfd, (struct sockaddr *)&sa, &sl) == 0);
-	S.port = ntohs(sa.sin_port);
-	CHECK(pipe(S.stop) == 0);
-	CHECK(pthread_create(&S.th, NULL, srv_main, NULL) == 0);
+	httpsrv_start(&S.h, srv_serve);
 }
 
 static void srv_stop(void)
 {
-	CHECK(write(S.stop[1], "x", 1) == 1);
-	pthread_join(S.th, NULL);
-	for (int i = 0; i < SRV_CONNS; i++)
-		if (S.c[i].fd >= 0)
-			close(S.c[i].fd);
-	close(S.lfd);
-	close(S.stop[0]);
-	close(S.stop[1]);
+	httpsrv_stop(&S.h);
 }
 
 static int srv_count(void)
 {
 	int n;
 
-	pthread_mutex_lock(&S.mu);
+	pthread_mutex_lock(&S.h.mu);
 	n = S.nrec;
-	pthread_mutex_unlock(&S.mu);
+	pthread_mutex_unlock(&S.h.mu);
 	return n;
 }
 
@@ -218,9 +109,9 @@ static long long rec_seq(int i)
 	json_t *j;
 	long long v = -1;
 
-	pthread_mutex_lock(&S.mu);
+	pthread_mutex_lock(&S.h.mu);
 	j = json_loads(S.recs[i].body, 0, NULL);
-	pthread_mutex_unlock(&S.mu);
+	pthread_mutex_unlock(&S.h.mu);
 	if (j && json_is_integer(json_object_get(j, "time_ms")))
 		v = json_integer_value(json_object_get(j, "time_ms"));
 	json_decref(j);
@@ -249,17 +140,6 @@ static bool idle(void)
 
 	notify_stats(N, &st);
 	return st.waiting == 0 && st.in_flight == 0;
-}
-
-static int ticks;
-static loop_timer_t tick_t;
-
-static void tick_cb(loop_t *loop, void *arg)
-{
-	(void)loop;
-	(void)arg;
-	ticks++;
-	loop_timer_arm_ms(&tick_t, 10);
 }
 
 /* ---- pure parts */
@@ -447,7 +327,7 @@ static void test_order(void)
 	notify_msg_t m;
 
 	srv_start();
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/ok", S.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/ok", S.h.port);
 	CHECK_OK(notify_new(&N, L, NULL));
 	for (int i = 0; i < 40; i++) {
 		m = msg_n(i);
@@ -479,7 +359,7 @@ static void test_queue_bound(void)
 
 	srv_start();
 	S.slow_ms = 100;
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/slow", S.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/slow", S.h.port);
 	CHECK_OK(notify_new(&N, L, &o));
 	for (int i = 0; i < 30; i++) {
 		m = msg_n(i);
@@ -515,11 +395,9 @@ static void test_dead_endpoint(void)
 	CHECK(port > 0);
 	srv_start();
 	snprintf(dead, sizeof dead, "http://127.0.0.1:%d/", port);
-	snprintf(live, sizeof live, "http://127.0.0.1:%d/ok", S.port);
+	snprintf(live, sizeof live, "http://127.0.0.1:%d/ok", S.h.port);
 	CHECK_OK(notify_new(&N, L, &o));
-	ticks = 0;
-	loop_timer_init(&tick_t, L, tick_cb, NULL);
-	loop_timer_arm_ms(&tick_t, 10);
+	ticker_start(L);
 	t0 = mono_ms();
 	for (int i = 0; i < 50; i++) {
 		m = msg_n(i);
@@ -548,7 +426,7 @@ static void test_dead_endpoint(void)
 	CHECK(st.failed >= 1 && st.retries >= 1);
 	CHECK_EQ_INT(st.posted, st.delivered + st.failed + st.dropped + st.waiting +
 				st.in_flight);
-	loop_timer_cancel(&tick_t);
+	ticker_stop();
 	/* Freed with bodies waiting and in flight. */
 	notify_free(N);
 	close(lfd);
@@ -564,7 +442,7 @@ static void test_retry(void)
 	srv_start();
 	CHECK_OK(notify_new(&N, L, NULL));
 	/* 500, then 200 on the retry. */
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/flaky", S.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/flaky", S.h.port);
 	CHECK_OK(notify_post(N, url, &m));
 	CHECK(run_until(idle, 5000));
 	notify_stats(N, &st);
@@ -575,7 +453,7 @@ static void test_retry(void)
 	CHECK_EQ_INT(rec_seq(0), 7);
 	CHECK_EQ_INT(rec_seq(1), 7);
 	/* 400: refused, not retried. */
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/bad", S.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/bad", S.h.port);
 	CHECK_OK(notify_post(N, url, &m));
 	CHECK(run_until(idle, 5000));
 	notify_stats(N, &st);
@@ -609,7 +487,7 @@ static void test_opts(void)
 
 int main(void)
 {
-	pthread_mutex_init(&S.mu, NULL);
+	pthread_mutex_init(&S.h.mu, NULL);
 	CHECK_OK(loop_create(NULL, &L));
 	loop_util_init();
 	RUN(test_body);

@@ -27,10 +27,7 @@
  * Bounded by a 28 s alarm; anvil, feedsrv and keeper are killed at exit, on
  * a fatal signal and on the alarm.
  */
-#include <errno.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "keeper/config.h"
@@ -40,75 +37,15 @@
 #include "signer/addr.h"
 #include "signer/hex.h"
 #include "signer/u256.h"
-#include "tests/anvil.h"
+#include "tests/e2e.h"
 #include "tests/feedsrv.h"
-#include "tests/test.h"
-
-/* anvil's dev accounts 0, 1, 3 and the key of 0 (public test key) */
-#define ACCT0 "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-#define ACCT1 "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-#define ACCT3 "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
-#define K0 "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 #define RECORD_SECONDS "4.5"
 
-/* ---- processes */
-
-static char keeper_bin[1024];
-static char dir[64], cfg_path[128], out_path[128], feed_path[128];
-static char sum_path[128], err_path[128];
-
-/* Remove the temporary files (async-signal-safe). */
-static void remove_files(void)
-{
-	if (!dir[0])
-		return;
-	unlink(cfg_path);
-	unlink(out_path);
-	unlink(feed_path);
-	unlink(sum_path);
-	unlink(err_path);
-	rmdir(dir);
-}
-
-static void on_fatal(int sig)
-{
-	static const char msg[] = "test_record_anvil: fatal signal or time limit; "
-				  "children killed\n";
-	ssize_t w = write(1, msg, sizeof msg - 1);
-
-	(void)w;
-	kill_all();
-	remove_files();
-	_exit(128 + sig);
-}
-
-/* anvil on 127.0.0.1:port mining a block every second; waits (up to 10 s)
- * until it accepts connections.  Returns the pid, or -1. */
-static pid_t anvil_start(int port)
-{
-	char ps[16];
-	const char *argv[] = { anvil_bin, "--host", "127.0.0.1", "--port", ps,
-			       "--block-time", "1", "--silent", NULL };
-
-	snprintf(ps, sizeof ps, "%d", port);
-	return anvil_run(argv, port);
-}
-
-static bool write_text(const char *path, const char *text, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fwrite(text, 1, len, f) == len;
-	return fclose(f) == 0 && ok;
-}
+/* out_path: the recording; keeper_out: record's summary */
+static const char *cfg_path, *out_path, *feed_path;
 
 /* ---- the session */
-
-static char rpc_url[64];
 
 /* The transactions: all from account 0, nonces 0..3 given (with blocks
  * every second, cast's own count could repeat one still pending). */
@@ -166,20 +103,8 @@ static char summary[1024];
 /* Occurrences of needle in the output so far. */
 static int in_output(const char *needle)
 {
-	char buf[1 << 16];
-	int fd = open(out_path, O_RDONLY), n = 0;
-	ssize_t got;
-
-	if (fd < 0)
-		return 0;
-	got = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (got <= 0)
-		return 0;
-	buf[got] = 0;
-	for (char *p = buf; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
+	read_file_into(out_path, logbuf, sizeof logbuf);
+	return count_in(logbuf, needle);
 }
 
 /* Node frames that are replies (subscriptions), and heads. */
@@ -188,9 +113,8 @@ static int in_output(const char *needle)
 
 static void send_tx(size_t i)
 {
-	int r = sh(TX[i].hash, sizeof TX[i].hash,
-		   "%s send --async --rpc-url %s --private-key %s %s 2>&1", cast_bin,
-		   rpc_url, K0, TX[i].args);
+	int r = cast(TX[i].hash, sizeof TX[i].hash, "send --async --private-key %s %s 2>&1", K0,
+		     TX[i].args);
 	CHECK_MSG(r == 0 && strlen(TX[i].hash) == 66, "cast send: %s", TX[i].hash);
 }
 
@@ -200,11 +124,10 @@ static void test_record(void)
 			       "--duration", RECORD_SECONDS, NULL };
 	int64_t t0 = mono_ms();
 	pid_t pid;
-	FILE *f;
 	int st = -1;
 
 	wall_start = wall_ms();
-	pid = spawn(argv, sum_path, err_path, true);
+	pid = spawn(argv, keeper_out, keeper_err, true);
 	CHECK(pid > 0);
 	if (pid <= 0)
 		return;
@@ -228,34 +151,23 @@ static void test_record(void)
 	send_tx(2);
 	send_tx(3);
 	printf("    %zu transactions sent by %lld ms\n", NTX, (long long)(mono_ms() - t0));
-	while (waitpid(pid, &st, WNOHANG) == 0) {
-		if (mono_ms() - t0 > 12000) {
+	if (st == -1) {   /* not reaped yet by the wait for the subscriptions */
+		st = wait_exit(pid, (int)(12000 - (mono_ms() - t0)));
+		if (st == -1)
 			printf("    keeper record did not stop after --duration\n");
-			kill(-pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			break;
-		}
-		usleep(20000);
+	} else {
+		untrack(pid);
 	}
-	untrack(pid);
 	wall_end = wall_ms();
 	rec_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	CHECK_EQ_INT(rec_status, 0);
-	if ((f = fopen(sum_path, "r"))) {
-		if (!fgets(summary, sizeof summary, f))
-			summary[0] = 0;
-		fclose(f);
-	}
-	summary[strcspn(summary, "\n")] = 0;
+	first_line(keeper_out, summary, sizeof summary);
 	printf("    %s\n", summary);
 	CHECK(strstr(summary, "stopped after --duration") != NULL);
 	if (rec_status != 0) {
 		char err[2048];
-		int fd = open(err_path, O_RDONLY);
-		ssize_t n = fd >= 0 ? read(fd, err, sizeof err - 1) : 0;
-		if (fd >= 0)
-			close(fd);
-		err[n > 0 ? n : 0] = 0;
+
+		read_file_into(keeper_err, err, sizeof err);
 		printf("    keeper stderr: %s\n", err);
 	}
 }
@@ -457,8 +369,8 @@ static void test_read_back(void)
 
 		CHECK_MSG(TX[k].seen, "transaction %zu (%s) not recorded as pending", k,
 			  TX[k].hash);
-		if (sh(rc, sizeof rc, "%s receipt %s --json --rpc-url %s", cast_bin, TX[k].hash,
-		       rpc_url) == 0 && (j = json_loads(rc, 0, NULL))) {
+		if (cast(rc, sizeof rc, "receipt %s --json", TX[k].hash) == 0 &&
+		    (j = json_loads(rc, 0, NULL))) {
 			const char *bn = json_string_value(json_object_get(j, "blockNumber"));
 			CHECK_EQ_STR(json_string_value(json_object_get(j, "status")), "0x1");
 			TX[k].block = bn ? strtoull(bn, NULL, 16) : 0;
@@ -479,8 +391,7 @@ static void test_read_back(void)
 
 		if (h)
 			CHECK_EQ_INT(heads[h], heads[h - 1] + 1);
-		if (sh(blk, sizeof blk, "%s block %llu --json --rpc-url %s", cast_bin,
-		       (unsigned long long)heads[h], rpc_url) == 0 &&
+		if (cast(blk, sizeof blk, "block %llu --json", (unsigned long long)heads[h]) == 0 &&
 		    (j = json_loads(blk, 0, NULL))) {
 			const char *bh = json_string_value(json_object_get(j, "hash"));
 			hex[0] = '0';
@@ -508,53 +419,22 @@ out:
 
 int main(int argc, char **argv)
 {
-	const char *kp = getenv("KEEPER");
 	char cfg[1024], interval[16], life[16];
 	feedsrv_t fs = { -1, 0 };
-	int port;
 
 	(void)argc;
-	install_fatal(on_fatal);
-	alarm(28);
-
-	/* The build's keeper: $KEEPER, else ../bin/keeper from this program. */
-	if (kp && *kp) {
-		snprintf(keeper_bin, sizeof keeper_bin, "%s", kp);
-	} else {
-		const char *slash = strrchr(argv[0], '/');
-		snprintf(keeper_bin, sizeof keeper_bin, "%.*s/../bin/keeper",
-			 slash ? (int)(slash - argv[0]) : 1, slash ? argv[0] : ".");
-	}
 	feedsrv_locate(argv[0]);
-	if (!find_anvil_cast())
+	if (!keeper_test_begin("test_record_anvil", 28, argv[0], "rec-anvil", NULL))
 		return 1;
-	if (access(keeper_bin, X_OK) != 0) {
-		printf("FAIL setup: no keeper at %s (build it, or set KEEPER)\n", keeper_bin);
-		printf("0 passed, 1 failed\n");
-		return 1;
-	}
-	snprintf(dir, sizeof dir, "/tmp/keeper-rec-anvil-XXXXXX");
-	if (!mkdtemp(dir)) {
-		dir[0] = 0;
-		printf("FAIL setup: temporary directory\n0 passed, 1 failed\n");
-		return 1;
-	}
-	atexit(remove_files);
-	snprintf(cfg_path, sizeof cfg_path, "%s/rec.cfg", dir);
-	snprintf(out_path, sizeof out_path, "%s/out.jsonl", dir);
-	snprintf(feed_path, sizeof feed_path, "%s/feed.jsonl", dir);
-	snprintf(sum_path, sizeof sum_path, "%s/summary", dir);
-	snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+	cfg_path = tmp_file("rec.cfg");
+	out_path = tmp_file("out.jsonl");
+	feed_path = tmp_file("feed.jsonl");
 
 	feed_len = feed_lines(feed_text, sizeof feed_text);
-	port = free_port(0, NULL);
-	snprintf(rpc_url, sizeof rpc_url, "http://127.0.0.1:%d", port);
 	snprintf(interval, sizeof interval, "%d", 20);
 	snprintf(life, sizeof life, "%d", 30);
-	if (!port || !write_text(feed_path, feed_text, feed_len)) {
-		printf("FAIL setup: port or feed file\n0 passed, 1 failed\n");
-		return 1;
-	}
+	if (!write_text(feed_path, feed_text))
+		return setup_failed("feed file");
 	{
 		/* feedsrv_start forks it and waits for its port; its pid is
 		 * tracked only then (until then its --lifetime bounds it). */
@@ -563,24 +443,19 @@ int main(int argc, char **argv)
 		if (feedsrv_start(&fs, args) == 0)
 			track(fs.pid, false);
 	}
-	if (fs.pid <= 0 || anvil_start(port) <= 0) {
-		printf("FAIL setup: feedsrv or anvil did not start\n0 passed, 1 failed\n");
-		return 1;
-	}
+	/* anvil mining a block every second */
+	if (fs.pid <= 0 || anvil_up((const char *[]){ "--block-time", "1", NULL }) <= 0)
+		return setup_failed("feedsrv or anvil did not start");
 	snprintf(cfg, sizeof cfg,
 		 "chain = { id = 31337; ws = \"ws://127.0.0.1:%d/\"; rpc = [ \"%s\" ]; };\n"
 		 "feeds = ( { name = \"eth-usd\"; url = \"ws://127.0.0.1:%d/\"; "
 		 "preset = \"trade\"; stale_after_ms = 60000; } );\n"
-		 "log = { level = \"error\"; };\n", port, rpc_url, fs.port);
-	if (!write_text(cfg_path, cfg, strlen(cfg))) {
-		printf("FAIL setup: config\n0 passed, 1 failed\n");
-		return 1;
-	}
+		 "log = { level = \"error\"; };\n", anvil_port, rpc_url, fs.port);
+	if (!write_text(cfg_path, cfg))
+		return setup_failed("config");
 	RUN(test_record);
 	RUN(test_read_back);
 	untrack(fs.pid);
 	feedsrv_stop(&fs);
-	kill_all();
-	remove_files();
-	return t_done();
+	return e2e_done();
 }

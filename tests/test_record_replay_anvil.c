@@ -27,24 +27,17 @@
  * exit, on a fatal signal and on the alarm.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <strings.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "keeper/log.h"
-#include "tests/anvil.h"
+#include "tests/e2e.h"
 #include "tests/feedsrv.h"
-#include "tests/test.h"
-
-/* anvil's dev account 0 and its key (public test key) */
-#define ACCT0 "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-#define K0 "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 /* The feed's clock: trades 100 ms apart from here. */
 #define FEED_T0 1700000000000LL
@@ -52,133 +45,13 @@
 #define N_MINTS 3
 #define N_TRIPS (3 + N_MINTS)
 
-static char keeper_bin[1024], rpc_url[64], token[64];
-static char dir[64], cfg_path[128], feed_path[128], rec_path[128], rep_path[128];
-static char run_out[128], run_err[128], rec_out[128], rec_err[128], rp_out[128], rp_err[128];
-static pid_t run_pid = -1, rec_pid = -1;
-
-static void remove_files(void)
-{
-	const char *const files[] = { cfg_path, feed_path, rec_path, rep_path, run_out,
-				      run_err, rec_out, rec_err, rp_out, rp_err };
-
-	if (!dir[0])
-		return;
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-		unlink(files[i]);
-	rmdir(dir);
-}
-
-static void on_fatal(int sig)
-{
-	static const char msg[] = "test_record_replay_anvil: fatal signal or time limit; "
-				  "children killed\n";
-	ssize_t w = write(1, msg, sizeof msg - 1);
-
-	(void)w;
-	kill_all();
-	remove_files();
-	_exit(128 + sig);
-}
-
-static bool write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "wb");
-	size_t len = strlen(text);
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fwrite(text, 1, len, f) == len;
-	return fclose(f) == 0 && ok;
-}
-
-/* ---- the dry-run's log */
-
-#define LOG_MAX (1 << 20)
-static char logbuf[LOG_MAX];
-
-static size_t read_file_into(const char *path, char *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	buf[0] = 0;
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, cap - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	return n > 0 ? (size_t)n : 0;
-}
-
-static int count_in_log(const char *needle)
-{
-	int n = 0;
-
-	read_file_into(run_err, logbuf, sizeof logbuf);
-	for (const char *p = logbuf; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
-
-static bool wait_log(const char *needle, int want, int ms)
-{
-	int64_t t0 = mono_ms();
-
-	while (count_in_log(needle) < want) {
-		if (mono_ms() - t0 > ms || waitpid(run_pid, NULL, WNOHANG) == run_pid)
-			return false;
-		usleep(50000);
-	}
-	return true;
-}
-
-/* The value of " key=" in a line, into out. */
-static bool field(const char *line, const char *key, char *out, size_t cap)
-{
-	char k[32];
-	const char *p;
-	size_t len;
-
-	snprintf(k, sizeof k, " %s=", key);
-	if (!(p = strstr(line, k)))
-		return false;
-	p += strlen(k);
-	len = strcspn(p, " \n");
-	if (len >= cap)
-		return false;
-	memcpy(out, p, len);
-	out[len] = 0;
-	return true;
-}
+static char token[64];
+static const char *cfg_path, *feed_path, *rec_path, *rep_path;
+/* record's and replay's output (the dry run's: keeper_out, keeper_err) */
+static const char *rec_out, *rec_err, *rp_out, *rp_err;
+static pid_t rec_pid = -1;
 
 /* ---- chain */
-
-static bool deploy_token(void)
-{
-	char code[8192], out[16384], *bin;
-	size_t len;
-	const char *p;
-
-	if (!(bin = t_read_file("tests/contracts/Erc20.bin", &len)))
-		return false;
-	while (len && (bin[len - 1] == '\n' || bin[len - 1] == '\r'))
-		bin[--len] = 0;
-	snprintf(code, sizeof code, "0x%s", bin);
-	free(bin);
-	if (sh(out, sizeof out, "%s send --json --rpc-url %s --private-key %s --create %s "
-	       "'constructor(string,string)' Tok TOK", cast_bin, rpc_url, K0, code))
-		return false;
-	if (!(p = strstr(out, "\"contractAddress\":\"")))
-		return false;
-	p += strlen("\"contractAddress\":\"");
-	if (strlen(p) < 42)
-		return false;
-	memcpy(token, p, 42);
-	token[42] = 0;
-	return true;
-}
 
 /* A pending mint() to the token with the given nonce (--async does not
  * wait for the previous one to be mined, so cast cannot count them): its
@@ -187,9 +60,8 @@ static bool send_mint(int i, unsigned long long nonce, char hash[67])
 {
 	char out[512];
 
-	if (sh(out, sizeof out, "%s send --async --rpc-url %s --private-key %s --nonce %llu %s "
-	       "'mint(address,uint256)' %s %d000", cast_bin, rpc_url, K0, nonce, token, ACCT0,
-	       i + 1))
+	if (cast(out, sizeof out, "send --async --private-key %s --nonce %llu %s "
+		 "'mint(address,uint256)' %s %d000", K0, nonce, token, ACCT0, i + 1))
 		return false;
 	if (strlen(out) != 66 || strncmp(out, "0x", 2) != 0)
 		return false;
@@ -239,7 +111,7 @@ static size_t live_trips(trip_t *t)
 	size_t n = 0;
 	const char *p = logbuf;
 
-	read_file_into(run_err, logbuf, sizeof logbuf);
+	read_log();
 	while (n < MAXT && (p = strstr(p, " trip: "))) {
 		const char *e = strchr(p, '\n');
 		char line[2048];
@@ -350,43 +222,8 @@ static void compare_trigger(const char *name, const trip_t *lv, size_t nl,
 		  name);
 }
 
-/* SIGTERM pid, wait up to 5 s; its exit status (-1 if it had to be
- * killed). */
-static int stop(pid_t pid)
-{
-	int64_t t0 = mono_ms();
-	int st = -1;
-
-	kill(pid, SIGTERM);
-	while (waitpid(pid, &st, WNOHANG) == 0) {
-		if (mono_ms() - t0 > 5000) {
-			kill(-pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			st = -1;
-			break;
-		}
-		usleep(20000);
-	}
-	untrack(pid);
-	return st;
-}
-
-static void first_line(const char *path, char *out, size_t cap)
-{
-	FILE *f = fopen(path, "r");
-
-	out[0] = 0;
-	if (f) {
-		if (!fgets(out, (int)cap, f))
-			out[0] = 0;
-		fclose(f);
-	}
-	out[strcspn(out, "\n")] = 0;
-}
-
 static void test_record_vs_dry_run(void)
 {
-	const char *run_argv[] = { keeper_bin, "run", "-c", cfg_path, "--dry-run", NULL };
 	const char *rec_argv[] = { keeper_bin, "record", "-c", cfg_path, "-o", rec_path, NULL };
 	const char *rp_argv[] = { keeper_bin, "replay", "-c", cfg_path, rec_path, "--report",
 				  rep_path, NULL };
@@ -394,13 +231,12 @@ static void test_record_vs_dry_run(void)
 	char hashes[N_MINTS][67], summary[2048];
 	size_t nl, nr;
 	json_t *root = NULL;
-	pid_t pid;
 	int st;
 
 	rec_pid = spawn(rec_argv, rec_out, rec_err, true);
-	run_pid = spawn(run_argv, run_out, run_err, true);
-	CHECK(rec_pid > 0 && run_pid > 0);
-	if (rec_pid <= 0 || run_pid <= 0)
+	keeper_run(cfg_path, true);
+	CHECK(rec_pid > 0 && keeper_pid > 0);
+	if (rec_pid <= 0 || keeper_pid <= 0)
 		return;
 	CHECK_MSG(wait_log("subscriptions answered", 1, 10000), "node not subscribed:\n%s",
 		  logbuf);
@@ -409,8 +245,7 @@ static void test_record_vs_dry_run(void)
 	{
 		char nonce[64] = "";
 
-		CHECK(sh(nonce, sizeof nonce, "%s nonce --rpc-url %s %s", cast_bin, rpc_url,
-			 ACCT0) == 0);
+		CHECK(cast(nonce, sizeof nonce, "nonce %s", ACCT0) == 0);
 		for (int i = 0; i < N_MINTS; i++) {
 			CHECK(send_mint(i, strtoull(nonce, NULL, 10) + (unsigned)i, hashes[i]));
 			usleep(300000);
@@ -423,21 +258,16 @@ static void test_record_vs_dry_run(void)
 	usleep(2500000);
 	CHECK_EQ_INT(count_in_log(" trip: "), N_TRIPS);
 
-	st = stop(run_pid);
+	st = stop_child(keeper_pid, 5000);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	st = stop(rec_pid);
+	st = stop_child(rec_pid, 5000);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	first_line(run_out, summary, sizeof summary);
+	first_line(keeper_out, summary, sizeof summary);
 	printf("    %s\n", summary);
 	first_line(rec_out, summary, sizeof summary);
 	printf("    %s\n", summary);
 
-	pid = spawn(rp_argv, rp_out, rp_err, false);
-	st = -1;
-	if (pid > 0) {
-		waitpid(pid, &st, 0);
-		untrack(pid);
-	}
+	st = wait_exit(spawn(rp_argv, rp_out, rp_err, false), 30000);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	read_file_into(rp_out, summary, sizeof summary);
 	for (char *l = strtok(summary, "\n"); l; l = strtok(NULL, "\n"))
@@ -471,67 +301,29 @@ static void test_record_vs_dry_run(void)
 
 int main(int argc, char **argv)
 {
-	const char *kp = getenv("KEEPER");
 	char cfg[4096];
 	feedsrv_t fs = { -1, 0 };
-	int port;
 
 	(void)argc;
-	install_fatal(on_fatal);
-	alarm(90);
-	if (kp && *kp) {
-		snprintf(keeper_bin, sizeof keeper_bin, "%s", kp);
-	} else {
-		const char *slash = strrchr(argv[0], '/');
-		snprintf(keeper_bin, sizeof keeper_bin, "%.*s/../bin/keeper",
-			 slash ? (int)(slash - argv[0]) : 1, slash ? argv[0] : ".");
-	}
 	feedsrv_locate(argv[0]);
-	if (!find_anvil_cast())
+	if (!keeper_test_begin("test_record_replay_anvil", 90, argv[0], "rec-replay",
+			       feedsrv_path))
 		return 1;
-	if (access(keeper_bin, X_OK) != 0 || access(feedsrv_path, X_OK) != 0) {
-		printf("FAIL setup: no keeper at %s or feedsrv at %s (build them, or set "
-		       "KEEPER)\n0 passed, 1 failed\n", keeper_bin, feedsrv_path);
-		return 1;
-	}
-	snprintf(dir, sizeof dir, "/tmp/keeper-rec-replay-XXXXXX");
-	if (!mkdtemp(dir)) {
-		dir[0] = 0;
-		printf("FAIL setup: temporary directory\n0 passed, 1 failed\n");
-		return 1;
-	}
-	atexit(remove_files);
-	snprintf(cfg_path, sizeof cfg_path, "%s/run.cfg", dir);
-	snprintf(feed_path, sizeof feed_path, "%s/feed.jsonl", dir);
-	snprintf(rec_path, sizeof rec_path, "%s/rec.jsonl", dir);
-	snprintf(rep_path, sizeof rep_path, "%s/report.json", dir);
-	snprintf(run_out, sizeof run_out, "%s/run.out", dir);
-	snprintf(run_err, sizeof run_err, "%s/run.err", dir);
-	snprintf(rec_out, sizeof rec_out, "%s/rec.out", dir);
-	snprintf(rec_err, sizeof rec_err, "%s/rec.err", dir);
-	snprintf(rp_out, sizeof rp_out, "%s/replay.out", dir);
-	snprintf(rp_err, sizeof rp_err, "%s/replay.err", dir);
-
-	port = free_port(0, NULL);
-	snprintf(rpc_url, sizeof rpc_url, "http://127.0.0.1:%d", port);
-	if (!port || !write_feed()) {
-		printf("FAIL setup: port or feed file\n0 passed, 1 failed\n");
-		return 1;
-	}
-	{
-		char ps[16];
-		const char *av[] = { anvil_bin, "--host", "127.0.0.1", "--port", ps,
-				     "--block-time", "1", "--silent", NULL };
-		snprintf(ps, sizeof ps, "%d", port);
-		if (anvil_run(av, port) <= 0) {
-			printf("FAIL setup: anvil did not start\n0 passed, 1 failed\n");
-			return 1;
-		}
-	}
-	if (!deploy_token()) {
-		printf("FAIL setup: deploying the Erc20 with cast\n0 passed, 1 failed\n");
-		return 1;
-	}
+	cfg_path = tmp_file("run.cfg");
+	feed_path = tmp_file("feed.jsonl");
+	rec_path = tmp_file("rec.jsonl");
+	rep_path = tmp_file("report.json");
+	rec_out = tmp_file("rec.out");
+	rec_err = tmp_file("rec.err");
+	rp_out = tmp_file("replay.out");
+	rp_err = tmp_file("replay.err");
+	if (!write_feed())
+		return setup_failed("feed file");
+	if (anvil_up((const char *[]){ "--block-time", "1", NULL }) <= 0)
+		return setup_failed("anvil did not start");
+	if (!deploy("tests/contracts/Erc20.bin", "constructor(string,string)", "Tok TOK", NULL,
+		    token))
+		return setup_failed("deploying the Erc20 with cast");
 	/* Started after the deployment, so that the feed's script begins
 	 * only when the keepers connect. */
 	{
@@ -539,10 +331,8 @@ int main(int argc, char **argv)
 				       "--lifetime", "120", NULL };
 		if (feedsrv_start(&fs, args) == 0)
 			track(fs.pid, false);
-		if (fs.pid <= 0) {
-			printf("FAIL setup: feedsrv did not start\n0 passed, 1 failed\n");
-			return 1;
-		}
+		if (fs.pid <= 0)
+			return setup_failed("feedsrv did not start");
 	}
 	printf("    Erc20 at %s; feed on port %d\n", token, fs.port);
 	snprintf(cfg, sizeof cfg,
@@ -563,15 +353,11 @@ int main(int argc, char **argv)
 		 "gas = ( { name = \"g\"; strategy = \"fixed\"; max_fee_gwei = 30; "
 		 "priority_fee_gwei = 1; } );\n"
 		 "log = { level = \"info\"; };\n",
-		 port, rpc_url, fs.port, token, STALE_MS, token);
-	if (!write_text(cfg_path, cfg)) {
-		printf("FAIL setup: config\n0 passed, 1 failed\n");
-		return 1;
-	}
+		 anvil_port, rpc_url, fs.port, token, STALE_MS, token);
+	if (!write_text(cfg_path, cfg))
+		return setup_failed("config");
 	RUN(test_record_vs_dry_run);
 	untrack(fs.pid);
 	feedsrv_stop(&fs);
-	kill_all();
-	remove_files();
-	return t_done();
+	return e2e_done();
 }

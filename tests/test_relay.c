@@ -13,13 +13,7 @@
  * http_post_ex's header rules, and the refusals of relay_submit.  Every
  * loop run is bounded by a watchdog timer.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <secp256k1.h>
@@ -31,11 +25,12 @@
 #include "signer/hex.h"
 #include "signer/keccak.h"
 #include "signer/tx.h"
+#include "tests/httpsrv.h"
 #include "tests/loop_util.h"
 #include "tests/net_util.h"
 #include "tests/test.h"
 
-/* ---- the relay: a tiny HTTP/1.1 server on a thread */
+/* ---- the relay (tests/httpsrv.h) */
 
 enum mode {
 	M_OK = 0,      /* result: bundle hash / tx hash */
@@ -47,8 +42,6 @@ enum mode {
 	M_FORBIDDEN,   /* HTTP 403 with a JSON-RPC error body */
 };
 
-#define SRV_CONNS 64
-#define SRV_BUF 131072
 #define SRV_RECS 64
 
 struct rec {
@@ -62,19 +55,12 @@ struct rec {
 };
 
 static struct srv {
-	int lfd, port, stop[2];
-	pthread_t th;
-	pthread_mutex_t mu;
+	httpsrv_t h;
 	enum mode mode;
 	char raw_hex[2 * RELAY_RAW_MAX + 3]; /* the expected "0x<raw>" */
 	uint64_t ok_block;                   /* M_ONE_OK */
 	struct rec recs[SRV_RECS];
 	int nrec;
-	struct conn {
-		int fd;
-		size_t len;
-		char *buf;
-	} c[SRV_CONNS];
 } S;
 
 static secp256k1_context *secp;
@@ -196,73 +182,20 @@ out:
 	return ok;
 }
 
-static void srv_send(int fd, int status, const char *body)
-{
-	char hdr[256];
-	int n = snprintf(hdr, sizeof hdr,
-			 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
-			 "Content-Length: %zu\r\n\r\n", status, strlen(body));
-
-	if (write(fd, hdr, (size_t)n) < 0 || write(fd, body, strlen(body)) < 0)
-		return;
-}
-
-/* memmem is a GNU extension; the build is POSIX. */
-static const char *find(const char *h, size_t n, const char *needle)
-{
-	size_t k = strlen(needle);
-
-	for (size_t i = 0; i + k <= n; i++)
-		if (!memcmp(h + i, needle, k))
-			return h + i;
-	return NULL;
-}
-
-/* Looks for header `name` in head[0..len); returns its value's length. */
-static size_t find_header(const char *head, size_t len, const char *name,
-			  const char **val)
-{
-	size_t nl = strlen(name);
-
-	for (const char *p = head; p && p < head + len;) {
-		const char *eol = find(p, (size_t)(head + len - p), "\r\n");
-
-		if (!eol)
-			break;
-		if ((size_t)(eol - p) > nl && p[nl] == ':' && !strncasecmp(p, name, nl)) {
-			const char *v = p + nl + 1;
-
-			while (*v == ' ')
-				v++;
-			*val = v;
-			return (size_t)(eol - v);
-		}
-		p = eol + 2;
-	}
-	return 0;
-}
-
 /* Handles every complete request in c's buffer. */
-static void srv_serve(struct conn *c)
+static void srv_serve(httpsrv_conn_t *c)
 {
-	for (;;) {
-		const char *end = find(c->buf, c->len, "\r\n\r\n");
-		const char *cl, *sg = NULL;
-		size_t head, blen, slen;
+	size_t head, blen;
+
+	while (httpsrv_request(c, &head, &blen)) {
+		const char *sg = NULL;
+		size_t slen;
 		struct rec r = { 0 };
 		json_int_t id;
 		char raw[2 * RELAY_RAW_MAX + 3], answer[512], hx[65];
 		enum mode mode;
 
-		if (!end)
-			return;
-		head = (size_t)(end - c->buf) + 4;
-		if (!find_header(c->buf, head, "Content-Length", &cl))
-			return;
-		blen = strtoul(cl, NULL, 10);
-		if (c->len < head + blen)
-			return;
-		slen = find_header(c->buf, head, "X-Flashbots-Signature", &sg);
+		slen = httpsrv_header(c->buf, head, "X-Flashbots-Signature", &sg);
 		if (!slen)
 			snprintf(r.why, sizeof r.why, "no X-Flashbots-Signature");
 		else
@@ -270,13 +203,13 @@ static void srv_serve(struct conn *c)
 					      &r.sig_addr, r.why, sizeof r.why);
 		r.shape_ok = check_body(c->buf + head, blen, &r, &id, raw, sizeof raw);
 		keccak256(r.body_hash, (const uint8_t *)c->buf + head, blen);
-		pthread_mutex_lock(&S.mu);
+		pthread_mutex_lock(&S.h.mu);
 		mode = S.mode;
 		if (S.nrec < SRV_RECS)
 			S.recs[S.nrec++] = r;
 		if (mode == M_ONE_OK)
 			mode = r.block == S.ok_block ? M_OK : M_ERROR;
-		pthread_mutex_unlock(&S.mu);
+		pthread_mutex_unlock(&S.h.mu);
 		if (mode == M_OK || mode == M_WRONG_HASH) {
 			uint8_t h[32];
 
@@ -300,109 +233,39 @@ static void srv_serve(struct conn *c)
 			else
 				snprintf(answer, sizeof answer, "{\"jsonrpc\":\"2.0\",\"id\":%lld,"
 					 "\"result\":\"0x%s\"}", (long long)id, hx);
-			srv_send(c->fd, 200, answer);
+			httpsrv_send(c->fd, 200, "application/json", answer);
 		} else if (mode == M_ERROR) {
 			snprintf(answer, sizeof answer, "{\"jsonrpc\":\"2.0\",\"id\":%lld,"
 				 "\"error\":{\"code\":-32000,\"message\":\"bundle "
 				 "rejected: simulation failed\"}}", (long long)id);
-			srv_send(c->fd, 200, answer);
+			httpsrv_send(c->fd, 200, "application/json", answer);
 		} else if (mode == M_FORBIDDEN) {
 			snprintf(answer, sizeof answer, "{\"jsonrpc\":\"2.0\",\"id\":%lld,"
 				 "\"error\":{\"code\":-32600,\"message\":\"signer "
 				 "not allowed\"}}", (long long)id);
-			srv_send(c->fd, 403, answer);
+			httpsrv_send(c->fd, 403, "application/json", answer);
 		} else if (mode == M_GARBAGE) {
-			srv_send(c->fd, 200, "<html>relay maintenance</html>");
+			httpsrv_send(c->fd, 200, "application/json",
+				     "<html>relay maintenance</html>");
 		}
-		memmove(c->buf, c->buf + head + blen, c->len - head - blen);
-		c->len -= head + blen;
+		httpsrv_consume(c, head + blen);
 	}
-}
-
-static void *srv_main(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		struct pollfd pf[SRV_CONNS + 2];
-		int n = 0;
-
-		pf[n++] = (struct pollfd){ S.stop[0], POLLIN, 0 };
-		pf[n++] = (struct pollfd){ S.lfd, POLLIN, 0 };
-		for (int i = 0; i < SRV_CONNS; i++)
-			pf[n++] = (struct pollfd){ S.c[i].fd, POLLIN, 0 };
-		if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR)
-			break;
-		if (pf[0].revents)
-			break;
-		if (pf[1].revents & POLLIN) {
-			int fd = accept(S.lfd, NULL, NULL);
-
-			for (int i = 0; fd >= 0 && i < SRV_CONNS; i++) {
-				if (S.c[i].fd < 0) {
-					S.c[i].fd = fd;
-					S.c[i].len = 0;
-					fd = -1;
-				}
-			}
-			if (fd >= 0)
-				close(fd);
-		}
-		for (int i = 0; i < SRV_CONNS; i++) {
-			struct conn *c = &S.c[i];
-			ssize_t r;
-
-			if (c->fd < 0 || !pf[i + 2].revents)
-				continue;
-			r = read(c->fd, c->buf + c->len, SRV_BUF - c->len);
-			if (r <= 0) {
-				close(c->fd);
-				c->fd = -1;
-				continue;
-			}
-			c->len += (size_t)r;
-			srv_serve(c);
-		}
-	}
-	return NULL;
 }
 
 static void srv_start(enum mode mode, const char *raw_hex)
 {
-	struct sockaddr_in sa = { 0 };
-	socklen_t sl = sizeof sa;
-
-	pthread_mutex_lock(&S.mu);
+	pthread_mutex_lock(&S.h.mu);
 	S.mode = mode;
 	S.nrec = 0;
 	S.ok_block = 0;
 	snprintf(S.raw_hex, sizeof S.raw_hex, "%s", raw_hex);
-	pthread_mutex_unlock(&S.mu);
-	for (int i = 0; i < SRV_CONNS; i++) {
-		S.c[i].fd = -1;
-		if (!S.c[i].buf)
-			S.c[i].buf = malloc(SRV_BUF);
-	}
-	S.lfd = socket(AF_INET, SOCK_STREAM, 0);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK(S.lfd >= 0 && bind(S.lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-	      listen(S.lfd, 16) == 0 &&
-	      getsockname(S.lfd, (struct sockaddr *)&sa, &sl) == 0);
-	S.port = ntohs(sa.sin_port);
-	CHECK(pipe(S.stop) == 0);
-	CHECK(pthread_create(&S.th, NULL, srv_main, NULL) == 0);
+	pthread_mutex_unlock(&S.h.mu);
+	httpsrv_start(&S.h, srv_serve);
 }
 
 static void srv_stop(void)
 {
-	CHECK(write(S.stop[1], "x", 1) == 1);
-	pthread_join(S.th, NULL);
-	for (int i = 0; i < SRV_CONNS; i++)
-		if (S.c[i].fd >= 0)
-			close(S.c[i].fd);
-	close(S.lfd);
-	close(S.stop[0]);
-	close(S.stop[1]);
+	httpsrv_stop(&S.h);
 }
 
 /* ---- keeper side */
@@ -448,14 +311,38 @@ static void cfg_for(const char *url, config_relay_mode_t m)
 	C.ngas = 1;
 }
 
-static void srv_url(char *url, size_t n)
+static char srv_url[64];
+
+/* The relay served in `mode`, and the config whose one private strategy
+ * sends to it in mode m. */
+static void serve_for(enum mode mode, config_relay_mode_t m)
 {
-	snprintf(url, n, "http://127.0.0.1:%d/", S.port);
+	srv_start(mode, raw_hex);
+	snprintf(srv_url, sizeof srv_url, "http://127.0.0.1:%d/", S.h.port);
+	cfg_for(srv_url, m);
+}
+
+/* serve_for(), and a relay_t (options o) on that config; got cleared. */
+static relay_t *relay_for(enum mode mode, config_relay_mode_t m, const relay_opts_t *o)
+{
+	relay_t *r = NULL;
+
+	serve_for(mode, m);
+	CHECK_OK(relay_new(&r, L, &C, S_signer, o));
+	memset(&got, 0, sizeof got);
+	return r;
+}
+
+/* Submit raw for the head `block`, and run the loop until done_cb. */
+static void submit(relay_t *r, uint64_t block)
+{
+	CHECK_OK(relay_submit(r, &G, raw, raw_len, block, done_cb, NULL));
+	CHECK(run_for(5000));
 }
 
 static void check_recs(int want, config_relay_mode_t m, uint64_t first_block)
 {
-	pthread_mutex_lock(&S.mu);
+	pthread_mutex_lock(&S.h.mu);
 	CHECK_EQ_INT(S.nrec, want);
 	for (int i = 0; i < S.nrec && i < want; i++) {
 		struct rec *r = &S.recs[i];
@@ -474,7 +361,7 @@ static void check_recs(int want, config_relay_mode_t m, uint64_t first_block)
 		CHECK_MSG(seen, "no request for block %llu",
 			  (unsigned long long)(first_block + (uint64_t)i));
 	}
-	pthread_mutex_unlock(&S.mu);
+	pthread_mutex_unlock(&S.h.mu);
 }
 
 /* ---- pure parts */
@@ -567,15 +454,10 @@ static void test_header_rules(void)
 
 static void test_bundle_ok(void)
 {
-	char url[64];
-	relay_t *r;
 	relay_stats_t st;
+	relay_t *r;
 
-	srv_start(M_OK, raw_hex);
-	srv_url(url, sizeof url);
-	cfg_for(url, CONFIG_RELAY_BUNDLE);
-	CHECK_OK(relay_new(&r, L, &C, S_signer, NULL));
-	memset(&got, 0, sizeof got);
+	r = relay_for(M_OK, CONFIG_RELAY_BUNDLE, NULL);
 	CHECK_OK(relay_submit(r, &G, raw, raw_len, 100, done_cb, (void *)7));
 	relay_stats(r, &st);
 	CHECK_EQ_INT(st.in_flight, 1);
@@ -596,11 +478,11 @@ static void test_bundle_ok(void)
 	/* The bundle hash reported is the relay's answer for block 101 (the
 	 * server answers keccak of that request's body). */
 	CHECK(got.res.has_hash);
-	pthread_mutex_lock(&S.mu);
+	pthread_mutex_lock(&S.h.mu);
 	for (int i = 0; i < S.nrec; i++)
 		if (S.recs[i].block == 101)
 			CHECK_EQ_MEM(got.res.hash, S.recs[i].body_hash, 32);
-	pthread_mutex_unlock(&S.mu);
+	pthread_mutex_unlock(&S.h.mu);
 	{
 		uint8_t th[32];
 
@@ -622,26 +504,19 @@ static void test_bundle_ok(void)
  * head slides the window. */
 static void test_bundle_blocks(void)
 {
-	char url[64];
-	relay_t *r;
 	relay_opts_t o = { .bundle_blocks = 5 };
+	relay_t *r;
 
-	srv_start(M_OK, raw_hex);
-	srv_url(url, sizeof url);
-	cfg_for(url, CONFIG_RELAY_BUNDLE);
-	CHECK_OK(relay_new(&r, L, &C, S_signer, &o));
-	memset(&got, 0, sizeof got);
-	CHECK_OK(relay_submit(r, &G, raw, raw_len, 7, done_cb, NULL));
-	CHECK(run_for(5000));
+	r = relay_for(M_OK, CONFIG_RELAY_BUNDLE, &o);
+	submit(r, 7);
 	CHECK_EQ_INT(got.res.accepted, 5);
 	CHECK_EQ_INT(got.res.first_block, 8);
 	CHECK_EQ_INT(got.res.last_block, 12);
 	check_recs(5, CONFIG_RELAY_BUNDLE, 8);
-	pthread_mutex_lock(&S.mu);
+	pthread_mutex_lock(&S.h.mu);
 	S.nrec = 0;
-	pthread_mutex_unlock(&S.mu);
-	CHECK_OK(relay_submit(r, &G, raw, raw_len, 8, done_cb, NULL));
-	CHECK(run_for(5000));
+	pthread_mutex_unlock(&S.h.mu);
+	submit(r, 8);
 	CHECK_EQ_INT(got.n, 2);
 	CHECK_EQ_INT(got.res.first_block, 9);
 	check_recs(5, CONFIG_RELAY_BUNDLE, 9);
@@ -654,17 +529,11 @@ static void test_bundle_blocks(void)
 
 static void test_private_ok(void)
 {
-	char url[64];
-	relay_t *r;
 	uint8_t th[32];
+	relay_t *r;
 
-	srv_start(M_OK, raw_hex);
-	srv_url(url, sizeof url);
-	cfg_for(url, CONFIG_RELAY_PRIVATE_TX);
-	CHECK_OK(relay_new(&r, L, &C, S_signer, NULL));
-	memset(&got, 0, sizeof got);
-	CHECK_OK(relay_submit(r, &G, raw, raw_len, 1000, done_cb, NULL));
-	CHECK(run_for(5000));
+	r = relay_for(M_OK, CONFIG_RELAY_PRIVATE_TX, NULL);
+	submit(r, 1000);
 	CHECK_EQ_INT(got.n, 1);
 	CHECK_ERR(got.res.err, KERR_OK);
 	CHECK_EQ_INT(got.res.requests, 1);
@@ -681,16 +550,10 @@ static void test_private_ok(void)
 
 static void test_wrong_hash(void)
 {
-	char url[64];
 	relay_t *r;
 
-	srv_start(M_WRONG_HASH, raw_hex);
-	srv_url(url, sizeof url);
-	cfg_for(url, CONFIG_RELAY_PRIVATE_TX);
-	CHECK_OK(relay_new(&r, L, &C, S_signer, NULL));
-	memset(&got, 0, sizeof got);
-	CHECK_OK(relay_submit(r, &G, raw, raw_len, 5, done_cb, NULL));
-	CHECK(run_for(5000));
+	r = relay_for(M_WRONG_HASH, CONFIG_RELAY_PRIVATE_TX, NULL);
+	submit(r, 5);
 	CHECK_ERR(got.res.err, KERR_RPC_REPLY);
 	CHECK_EQ_INT(got.res.accepted, 0);
 	CHECK(!got.res.has_hash);
@@ -701,17 +564,11 @@ static void test_wrong_hash(void)
 
 static void test_error(void)
 {
-	char url[64];
-	relay_t *r;
 	relay_stats_t st;
+	relay_t *r;
 
-	srv_start(M_ERROR, raw_hex);
-	srv_url(url, sizeof url);
-	cfg_for(url, CONFIG_RELAY_BUNDLE);
-	CHECK_OK(relay_new(&r, L, &C, S_signer, NULL));
-	memset(&got, 0, sizeof got);
-	CHECK_OK(relay_submit(r, &G, raw, raw_len, 100, done_cb, NULL));
-	CHECK(run_for(5000));
+	r = relay_for(M_ERROR, CONFIG_RELAY_BUNDLE, NULL);
+	submit(r, 100);
 	CHECK_ERR(got.res.err, KERR_RPC_ERROR);
 	CHECK_ERR(got.res.fail_err, KERR_RPC_ERROR);
 	CHECK_EQ_INT(got.res.accepted, 0);
@@ -730,16 +587,10 @@ static void test_error(void)
 /* A JSON-RPC error under HTTP 403 is that error, with the status. */
 static void test_forbidden(void)
 {
-	char url[64];
 	relay_t *r;
 
-	srv_start(M_FORBIDDEN, raw_hex);
-	srv_url(url, sizeof url);
-	cfg_for(url, CONFIG_RELAY_PRIVATE_TX);
-	CHECK_OK(relay_new(&r, L, &C, S_signer, NULL));
-	memset(&got, 0, sizeof got);
-	CHECK_OK(relay_submit(r, &G, raw, raw_len, 100, done_cb, NULL));
-	CHECK(run_for(5000));
+	r = relay_for(M_FORBIDDEN, CONFIG_RELAY_PRIVATE_TX, NULL);
+	submit(r, 100);
 	CHECK_ERR(got.res.err, KERR_RPC_ERROR);
 	CHECK_EQ_INT(got.res.http_status, 403);
 	CHECK_EQ_INT(got.res.code, -32600);
@@ -750,20 +601,14 @@ static void test_forbidden(void)
 
 static void test_partial(void)
 {
-	char url[64];
-	relay_t *r;
 	relay_stats_t st;
+	relay_t *r;
 
-	srv_start(M_ONE_OK, raw_hex);
-	pthread_mutex_lock(&S.mu);
+	r = relay_for(M_ONE_OK, CONFIG_RELAY_BUNDLE, NULL);
+	pthread_mutex_lock(&S.h.mu);
 	S.ok_block = 101;
-	pthread_mutex_unlock(&S.mu);
-	srv_url(url, sizeof url);
-	cfg_for(url, CONFIG_RELAY_BUNDLE);
-	CHECK_OK(relay_new(&r, L, &C, S_signer, NULL));
-	memset(&got, 0, sizeof got);
-	CHECK_OK(relay_submit(r, &G, raw, raw_len, 100, done_cb, NULL));
-	CHECK(run_for(5000));
+	pthread_mutex_unlock(&S.h.mu);
+	submit(r, 100);
 	/* Block 101 accepted, 102 and 103 refused: a success, with the
 	 * lowest failure to show. */
 	CHECK_ERR(got.res.err, KERR_OK);
@@ -773,11 +618,11 @@ static void test_partial(void)
 	CHECK_EQ_INT(got.res.fail_block, 102);
 	CHECK_EQ_INT(got.res.code, -32000);
 	CHECK(got.res.has_hash);
-	pthread_mutex_lock(&S.mu);
+	pthread_mutex_lock(&S.h.mu);
 	for (int i = 0; i < S.nrec; i++)
 		if (S.recs[i].block == 101)
 			CHECK_EQ_MEM(got.res.hash, S.recs[i].body_hash, 32);
-	pthread_mutex_unlock(&S.mu);
+	pthread_mutex_unlock(&S.h.mu);
 	relay_stats(r, &st);
 	CHECK_EQ_INT(st.accepted, 1);
 	CHECK_EQ_INT(st.rejected, RELAY_BLOCKS_DEFAULT - 1);
@@ -787,17 +632,11 @@ static void test_partial(void)
 
 static void test_garbage(void)
 {
-	char url[64];
-	relay_t *r;
 	relay_stats_t st;
+	relay_t *r;
 
-	srv_start(M_GARBAGE, raw_hex);
-	srv_url(url, sizeof url);
-	cfg_for(url, CONFIG_RELAY_PRIVATE_TX);
-	CHECK_OK(relay_new(&r, L, &C, S_signer, NULL));
-	memset(&got, 0, sizeof got);
-	CHECK_OK(relay_submit(r, &G, raw, raw_len, 100, done_cb, NULL));
-	CHECK(run_for(5000));
+	r = relay_for(M_GARBAGE, CONFIG_RELAY_PRIVATE_TX, NULL);
+	submit(r, 100);
 	CHECK_ERR(got.res.err, KERR_JSON);
 	CHECK_EQ_INT(got.res.accepted, 0);
 	relay_stats(r, &st);
@@ -807,36 +646,17 @@ static void test_garbage(void)
 }
 
 /* A relay that never answers costs the timeout, and the loop goes on. */
-static int ticks;
-static loop_timer_t tick_t;
-
-static void tick_cb(loop_t *loop, void *arg)
-{
-	(void)loop;
-	(void)arg;
-	ticks++;
-	loop_timer_arm_ms(&tick_t, 10);
-}
-
 static void test_timeout(void)
 {
-	char url[64];
-	relay_t *r;
 	relay_opts_t o = { .timeout_ms = 300 };
 	int64_t t0;
+	relay_t *r;
 
-	srv_start(M_SILENT, raw_hex);
-	srv_url(url, sizeof url);
-	cfg_for(url, CONFIG_RELAY_BUNDLE);
-	CHECK_OK(relay_new(&r, L, &C, S_signer, &o));
-	memset(&got, 0, sizeof got);
-	ticks = 0;
-	loop_timer_init(&tick_t, L, tick_cb, NULL);
-	loop_timer_arm_ms(&tick_t, 10);
+	r = relay_for(M_SILENT, CONFIG_RELAY_BUNDLE, &o);
+	ticker_start(L);
 	t0 = loop_now_ms(L);
-	CHECK_OK(relay_submit(r, &G, raw, raw_len, 100, done_cb, NULL));
-	CHECK(run_for(5000));
-	loop_timer_cancel(&tick_t);
+	submit(r, 100);
+	ticker_stop();
 	CHECK_ERR(got.res.err, KERR_RPC_TIMEOUT);
 	CHECK_EQ_INT(got.res.accepted, 0);
 	CHECK(got.at_ms - t0 >= 290 && got.at_ms - t0 < 1000);
@@ -856,8 +676,7 @@ static void test_dead(void)
 	cfg_for(url, CONFIG_RELAY_BUNDLE);
 	CHECK_OK(relay_new(&r, L, &C, S_signer, NULL));
 	memset(&got, 0, sizeof got);
-	CHECK_OK(relay_submit(r, &G, raw, raw_len, 100, done_cb, NULL));
-	CHECK(run_for(5000));
+	submit(r, 100);
 	CHECK_ERR(got.res.err, KERR_RPC_CONNECT);
 	CHECK_EQ_INT(got.res.http_status, 0);
 	relay_free(r);
@@ -876,15 +695,12 @@ static bool all_ended(void)
 /* Refusals with no callback, and relay_forget. */
 static void test_refusals(void)
 {
-	char url[64];
 	relay_t *r;
 	relay_stats_t st;
 	config_gas_t other;
 	signer_t *nokey;
 
-	srv_start(M_OK, raw_hex);
-	srv_url(url, sizeof url);
-	cfg_for(url, CONFIG_RELAY_BUNDLE);
+	serve_for(M_OK, CONFIG_RELAY_BUNDLE);
 	CHECK_OK(signer_new(&nokey));
 	CHECK_ERR(relay_new(&r, L, &C, nokey, NULL), KERR_ARG);
 	signer_free(nokey);
@@ -944,7 +760,7 @@ int main(void)
 	for (int i = 0; i < 32; i++)
 		key[i] = (uint8_t)(0x11 + i);
 	secp = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-	pthread_mutex_init(&S.mu, NULL);
+	pthread_mutex_init(&S.h.mu, NULL);
 	CHECK_OK(signer_new(&S_signer));
 	CHECK_OK(signer_set_key(S_signer, key));
 	CHECK_OK(signer_address(S_signer, &S_addr));
@@ -979,7 +795,5 @@ int main(void)
 	loop_destroy(L);
 	signer_free(S_signer);
 	secp256k1_context_destroy(secp);
-	for (int i = 0; i < SRV_CONNS; i++)
-		free(S.c[i].buf);
 	return t_done();
 }

@@ -34,312 +34,60 @@
  * Bounded by an alarm (60 s + 10 s per round); anvil and keeper are killed
  * at exit, on a fatal signal and on the alarm.
  */
-#include <errno.h>
 #include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "keeper/kerr.h"
 #include "signer/u256.h"
-#include "tests/anvil.h"
 #define RNG_SEED 0x72756e2d73656e64ULL
 #include "tests/rng.h"
-#include "tests/test.h"
+#include "tests/e2e.h"
 
-/* anvil's dev accounts 1 (the guardian: keeper) and 3 (the attacker) and
- * the keys of 0, 1 and 3 (public test keys) */
-#define ACCT1 "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-#define ACCT3 "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
-#define K0 "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-#define K1 "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-#define K3 "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
-/* What account 0 creates with nonces 0 and 1. */
-#define TOKEN "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-#define VAULT "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+/* anvil's dev accounts 1 (the guardian: keeper) and 3 (the attacker);
+ * account 0 deploys the token and the vault. */
+#define TOKEN DEPLOYED0
+#define VAULT DEPLOYED1
 #define VAULT_WEI "5000000000000000000"
 #define CAP_GWEI 1000
 
-static char keeper_bin[1024], rpc_url[64];
-static char dir[64], key_path[128], open_key_path[128], cfg_path[128], nosig_path[128],
-	openkey_cfg_path[128], state_path[128], out_path[128], err_path[128];
-static int port;
-static pid_t keeper_pid = -1;
-
-static void remove_files(void)
-{
-	char tmp[160];
-
-	if (!dir[0])
-		return;
-	snprintf(tmp, sizeof tmp, "%s.tmp", state_path);
-	unlink(key_path);
-	unlink(open_key_path);
-	unlink(cfg_path);
-	unlink(nosig_path);
-	unlink(openkey_cfg_path);
-	unlink(state_path);
-	unlink(tmp);
-	unlink(out_path);
-	unlink(err_path);
-	rmdir(dir);
-}
-
-static void on_fatal(int sig)
-{
-	static const char msg[] = "test_run_send_anvil: fatal signal or time limit; "
-				  "children killed\n";
-	ssize_t w = write(1, msg, sizeof msg - 1);
-
-	(void)w;
-	kill_all();
-	remove_files();
-	_exit(128 + sig);
-}
-
-static bool write_text(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "wb");
-	size_t len = strlen(text);
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fwrite(text, 1, len, f) == len;
-	return fclose(f) == 0 && ok && chmod(path, mode) == 0;
-}
-
-/* ---- keeper's stderr */
-
-#define LOG_MAX (1 << 21)
-static char logbuf[LOG_MAX];
-
-static size_t read_log(void)
-{
-	int fd = open(err_path, O_RDONLY);
-	ssize_t n;
-
-	logbuf[0] = 0;
-	if (fd < 0)
-		return 0;
-	n = read(fd, logbuf, LOG_MAX - 1);
-	close(fd);
-	logbuf[n > 0 ? n : 0] = 0;
-	return n > 0 ? (size_t)n : 0;
-}
-
-static int count_in_log(const char *needle)
-{
-	int n = 0;
-
-	read_log();
-	for (const char *p = logbuf; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
-
-/* Wait (up to ms) until needle occurs at least `want` times. */
-static bool wait_log(const char *needle, int want, int ms)
-{
-	int64_t t0 = mono_ms();
-
-	while (count_in_log(needle) < want) {
-		if (mono_ms() - t0 > ms || waitpid(keeper_pid, NULL, WNOHANG) == keeper_pid)
-			return false;
-		usleep(20000);
-	}
-	return true;
-}
-
-/* The n-th (0-based) line containing needle, copied into out. */
-static bool log_line(const char *needle, int n, char *out, size_t cap)
-{
-	const char *p = logbuf;
-
-	read_log();
-	for (; (p = strstr(p, needle)); p++) {
-		if (n-- == 0) {
-			const char *s = p, *e = strchr(p, '\n');
-			size_t len;
-
-			while (s > logbuf && s[-1] != '\n')
-				s--;
-			len = e ? (size_t)(e - s) : strlen(s);
-			if (len >= cap)
-				len = cap - 1;
-			memcpy(out, s, len);
-			out[len] = 0;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* The value of " key=" in a line, into out. */
-static bool field(const char *line, const char *key, char *out, size_t cap)
-{
-	char k[32];
-	const char *p;
-	size_t len;
-
-	snprintf(k, sizeof k, " %s=", key);
-	if (!(p = strstr(line, k)))
-		return false;
-	p += strlen(k);
-	len = strcspn(p, " \n\"");
-	if (len >= cap)
-		return false;
-	memcpy(out, p, len);
-	out[len] = 0;
-	return true;
-}
-
-/* ---- keeper */
-
-static pid_t keeper_start(const char *cfg)
-{
-	const char *argv[] = { keeper_bin, "run", "-c", cfg, NULL };
-
-	keeper_pid = spawn(argv, out_path, err_path, true);
-	return keeper_pid;
-}
-
-/* SIGTERM, the exit status (-1: killed after 10 s) and the summary line. */
-static int keeper_stop(char *summary, size_t cap)
-{
-	int64_t t0 = mono_ms();
-	int st = -1;
-	FILE *f;
-
-	kill(keeper_pid, SIGTERM);
-	while (waitpid(keeper_pid, &st, WNOHANG) == 0) {
-		if (mono_ms() - t0 > 10000) {
-			printf("    keeper run did not stop on SIGTERM\n");
-			kill(-keeper_pid, SIGKILL);
-			waitpid(keeper_pid, &st, 0);
-			st = -1;
-			break;
-		}
-		usleep(20000);
-	}
-	untrack(keeper_pid);
-	keeper_pid = -1;
-	summary[0] = 0;
-	if ((f = fopen(out_path, "r"))) {
-		if (!fgets(summary, (int)cap, f))
-			summary[0] = 0;
-		fclose(f);
-	}
-	summary[strcspn(summary, "\n")] = 0;
-	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+static const char *key_path, *open_key_path, *cfg_path, *nosig_path, *openkey_cfg_path,
+	*state_path;
 
 /* Run keeper on cfg to its exit (a refusal); its status, stderr in logbuf. */
 static int keeper_refusal(const char *cfg)
 {
-	int st = -1;
-	int64_t t0 = mono_ms();
+	int st;
 
-	if (keeper_start(cfg) <= 0)
+	if (keeper_run(cfg, false) <= 0)
 		return -1;
-	while (waitpid(keeper_pid, &st, WNOHANG) == 0) {
-		if (mono_ms() - t0 > 5000) {
-			kill(-keeper_pid, SIGKILL);
-			waitpid(keeper_pid, &st, 0);
-			st = -1;
-			break;
-		}
-		usleep(10000);
-	}
-	untrack(keeper_pid);
+	st = wait_exit(keeper_pid, 5000);
 	keeper_pid = -1;
 	read_log();
-	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return exit_code(st);
 }
 
 /* ---- chain */
-
-static bool send_mined(const char *args)
-{
-	return sh(NULL, 0, "%s send -q --rpc-url %s %s", cast_bin, rpc_url, args) == 0;
-}
-
-/* Send without waiting for a receipt; the hash cast prints into hash. */
-static bool send_async(char hash[67], const char *args)
-{
-	char out[256];
-
-	if (sh(out, sizeof out, "%s send --async --rpc-url %s %s", cast_bin, rpc_url, args))
-		return false;
-	CHECK_MSG(strlen(out) == 66, "cast send printed %s", out);
-	if (strlen(out) != 66)
-		return false;
-	memcpy(hash, out, 67);
-	return true;
-}
-
-static bool deploy(const char *bin_path, const char *ctor, const char *args,
-		   const char *value)
-{
-	char *bin, *cmd, enc[512];
-	size_t len;
-	bool ok;
-
-	if (!(bin = t_read_file(bin_path, &len)))
-		return false;
-	while (len && (bin[len - 1] == '\n' || bin[len - 1] == '\r'))
-		bin[--len] = 0;
-	if (sh(enc, sizeof enc, "%s abi-encode '%s' %s", cast_bin, ctor, args)) {
-		free(bin);
-		return false;
-	}
-	cmd = malloc(len + strlen(enc) + 256);
-	sprintf(cmd, "--private-key " K0 " %s %s --create 0x%s%s", value ? "--value" : "",
-		value ? value : "", bin, enc + 2);
-	ok = send_mined(cmd);
-	free(cmd);
-	free(bin);
-	return ok;
-}
-
-static bool evm_mine(void)
-{
-	return sh(NULL, 0, "%s rpc evm_mine --rpc-url %s", cast_bin, rpc_url) == 0;
-}
 
 static bool set_paused(bool on)
 {
 	/* paused_ is the Vault's first storage slot (guardian and token are
 	 * immutable: in the code, not in storage). */
-	return sh(NULL, 0, "%s rpc anvil_setStorageAt " VAULT " 0x0 0x%064d --rpc-url %s",
-		  cast_bin, on ? 1 : 0, rpc_url) == 0;
+	return cast(NULL, 0, "rpc anvil_setStorageAt " VAULT " 0x0 0x%064d", on ? 1 : 0) == 0;
 }
 
 static bool vault_paused(void)
 {
 	char o[64];
 
-	return sh(o, sizeof o, "%s call " VAULT " 'paused()(bool)' --rpc-url %s", cast_bin,
-		  rpc_url) == 0 && !strcmp(o, "true");
-}
-
-static bool vault_balance(char *out, size_t cap)
-{
-	return sh(out, cap, "%s balance " VAULT " --rpc-url %s", cast_bin, rpc_url) == 0;
+	return cast(o, sizeof o, "call " VAULT " 'paused()(bool)'") == 0 && !strcmp(o, "true");
 }
 
 /* The guardian's nonce at "latest" or "pending"; UINT64_MAX on error. */
 static uint64_t guardian_nonce(const char *block)
 {
-	char o[64];
-
-	if (sh(o, sizeof o, "%s nonce " ACCT1 " --block %s --rpc-url %s", cast_bin, block,
-	       rpc_url))
-		return UINT64_MAX;
-	return strtoull(o, NULL, 10);
+	return cast_nonce(ACCT1, block);
 }
 
 typedef struct {
@@ -360,8 +108,8 @@ static receipt_t receipt(const char *hash)
 	receipt_t r = { 0 };
 	json_t *j;
 
-	if (sh(o, sizeof o, "%s rpc eth_getTransactionReceipt %s --rpc-url %s", cast_bin, hash,
-	       rpc_url) || !(j = json_loads(o, 0, NULL)))
+	if (cast(o, sizeof o, "rpc eth_getTransactionReceipt %s", hash) ||
+	    !(j = json_loads(o, 0, NULL)))
 		return r;
 	if (json_is_object(j)) {
 		r.found = true;
@@ -371,22 +119,6 @@ static receipt_t receipt(const char *hash)
 	}
 	json_decref(j);
 	return r;
-}
-
-static bool setup_chain(void)
-{
-	char g[64];
-
-	if (!deploy("tests/contracts/Erc20.bin", "constructor(string,string)", "Test TST", NULL) ||
-	    !deploy("tests/contracts/Vault.bin", "constructor(address,address)",
-		    ACCT1 " " TOKEN, "5ether") ||
-	    !send_mined("--private-key " K0 " " TOKEN " 'mint(address,uint256)' " VAULT
-			" 777000000000000000000"))
-		return false;
-	if (sh(g, sizeof g, "%s call %s 'guardian()(address)' --rpc-url %s", cast_bin, VAULT,
-	       rpc_url) || strcmp(g, ACCT1) != 0)
-		return false;
-	return sh(NULL, 0, "%s rpc evm_setAutomine false --rpc-url %s", cast_bin, rpc_url) == 0;
 }
 
 /* ---- configs */
@@ -406,8 +138,8 @@ static bool write_cfg(const char *path, const char *signer, const char *trigger,
 		 "gas = ( { name = \"outbid\"; strategy = \"outbid\"; max_fee_gwei = %d; } );\n"
 		 "log = { level = \"info\"; format = \"%s\"; };\n"
 		 "state_file = \"%s\";\n",
-		 port, rpc_url, signer, trigger, CAP_GWEI, log_format, state_path);
-	return write_text(path, cfg, 0644);
+		 anvil_port, rpc_url, signer, trigger, CAP_GWEI, log_format, state_path);
+	return write_mode(path, cfg, 0644);
 }
 
 #define TRIG_SIM "{ name = \"drain\"; kind = \"mempool\"; watch = \"vault\"; simulate = true;\n" \
@@ -483,7 +215,7 @@ static void one_round(int r, const char *bal0)
 	CHECK_EQ_INT(rd.status, 0);
 	CHECK_MSG(rp.index < rd.index, "pause at %llu, drain at %llu",
 		  (unsigned long long)rp.index, (unsigned long long)rd.index);
-	CHECK(vault_balance(bal, sizeof bal) && !strcmp(bal, bal0));
+	CHECK(cast_balance(VAULT, bal, sizeof bal) && !strcmp(bal, bal0));
 	CHECK(vault_paused());
 	CHECK_EQ_INT(guardian_nonce("latest"), n0 + 1);
 	printf("    round %d: drain tip %3" PRIu64 " max %3" PRIu64 " gwei; block %" PRIu64
@@ -496,8 +228,8 @@ static void test_guardian(void)
 	char summary[2048], bal0[128], want[64];
 	int st;
 
-	CHECK(vault_balance(bal0, sizeof bal0) && !strcmp(bal0, VAULT_WEI));
-	CHECK(keeper_start(cfg_path) > 0);
+	CHECK(cast_balance(VAULT, bal0, sizeof bal0) && !strcmp(bal0, VAULT_WEI));
+	CHECK(keeper_run(cfg_path, false) > 0);
 	if (keeper_pid <= 0)
 		return;
 	CHECK_MSG(wait_log("subscriptions answered", 1, 8000), "node not subscribed:\n%s",
@@ -535,7 +267,7 @@ static void test_guard(void)
 	n0 = guardian_nonce("latest");
 	p0 = guardian_nonce("pending");
 	CHECK_EQ_INT(p0, n0);
-	CHECK(keeper_start(cfg_path) > 0);
+	CHECK(keeper_run(cfg_path, false) > 0);
 	if (keeper_pid <= 0)
 		return;
 	CHECK_MSG(wait_log("subscriptions answered", 1, 8000), "node not subscribed:\n%s",
@@ -588,81 +320,37 @@ static void test_guard(void)
 
 int main(int argc, char **argv)
 {
-	const char *kp = getenv("KEEPER"), *nr = getenv("RUN_SEND_ROUNDS");
-	char ps[16], sig[256];
+	const char *nr = getenv("RUN_SEND_ROUNDS");
+	char sig[256];
 
 	(void)argc;
 	if (nr && atoi(nr) > 0)
 		rounds = atoi(nr);
-	install_fatal(on_fatal);
-	alarm(60 + 10 * (unsigned)rounds);
-	if (kp && *kp) {
-		snprintf(keeper_bin, sizeof keeper_bin, "%s", kp);
-	} else {
-		const char *slash = strrchr(argv[0], '/');
-		snprintf(keeper_bin, sizeof keeper_bin, "%.*s/../bin/keeper",
-			 slash ? (int)(slash - argv[0]) : 1, slash ? argv[0] : ".");
-	}
-	if (!find_anvil_cast())
+	if (!keeper_test_begin("test_run_send_anvil", 60 + 10 * (unsigned)rounds, argv[0],
+			       "run-send", NULL))
 		return 1;
-	if (access(keeper_bin, X_OK) != 0) {
-		printf("FAIL setup: no keeper at %s (build it, or set KEEPER)\n"
-		       "0 passed, 1 failed\n", keeper_bin);
-		return 1;
-	}
-	snprintf(dir, sizeof dir, "/tmp/keeper-run-send-XXXXXX");
-	if (!mkdtemp(dir)) {
-		dir[0] = 0;
-		printf("FAIL setup: temporary directory\n0 passed, 1 failed\n");
-		return 1;
-	}
-	atexit(remove_files);
-	snprintf(key_path, sizeof key_path, "%s/guardian.key", dir);
-	snprintf(open_key_path, sizeof open_key_path, "%s/open.key", dir);
-	snprintf(cfg_path, sizeof cfg_path, "%s/run.cfg", dir);
-	snprintf(nosig_path, sizeof nosig_path, "%s/nosigner.cfg", dir);
-	snprintf(openkey_cfg_path, sizeof openkey_cfg_path, "%s/openkey.cfg", dir);
-	snprintf(state_path, sizeof state_path, "%s/keeper.state", dir);
-	snprintf(out_path, sizeof out_path, "%s/stdout", dir);
-	snprintf(err_path, sizeof err_path, "%s/stderr", dir);
-	if (!write_text(key_path, K1 "\n", 0600) || !write_text(open_key_path, K1 "\n", 0644)) {
-		printf("FAIL setup: key files\n0 passed, 1 failed\n");
-		return 1;
-	}
-
-	port = free_port(0, NULL);
-	snprintf(rpc_url, sizeof rpc_url, "http://127.0.0.1:%d", port);
-	snprintf(ps, sizeof ps, "%d", port);
-	{
-		const char *av[] = { anvil_bin, "--host", "127.0.0.1", "--port", ps, "--silent",
-				     NULL };
-		if (!port || anvil_run(av, port) <= 0) {
-			printf("FAIL setup: anvil did not start\n0 passed, 1 failed\n");
-			return 1;
-		}
-	}
-	if (!setup_chain()) {
-		printf("FAIL setup: deploying Erc20 and Vault with cast\n0 passed, 1 failed\n");
-		kill_all();
-		return 1;
-	}
+	key_path = tmp_file("guardian.key");
+	open_key_path = tmp_file("open.key");
+	cfg_path = tmp_file("run.cfg");
+	nosig_path = tmp_file("nosigner.cfg");
+	openkey_cfg_path = tmp_file("openkey.cfg");
+	state_path = tmp_file("keeper.state");
+	tmp_file("keeper.state.tmp");   /* the state's atomic replacement */
+	if (!write_mode(key_path, K1 "\n", 0600) || !write_mode(open_key_path, K1 "\n", 0644))
+		return setup_failed("key files");
+	if (anvil_up(NULL) <= 0)
+		return setup_failed("anvil did not start");
+	if (!deploy_vault() || !set_automine(false))
+		return setup_failed("deploying Erc20 and Vault with cast");
 	RUN(test_refusals);
 	printf("    Vault at %s with 5 ether and 777 tokens, guardian %s; automine off; "
 	       "%d rounds\n", VAULT, ACCT1, rounds);
 	snprintf(sig, sizeof sig, "signer = { key_file = \"%s\"; };", key_path);
-	if (!write_cfg(cfg_path, sig, TRIG_SIM, "text")) {
-		printf("FAIL setup: config\n0 passed, 1 failed\n");
-		kill_all();
-		return 1;
-	}
+	if (!write_cfg(cfg_path, sig, TRIG_SIM, "text"))
+		return setup_failed("config");
 	RUN(test_guardian);
-	if (!write_cfg(cfg_path, sig, TRIG_SEL, "json")) {
-		printf("FAIL setup: config\n0 passed, 1 failed\n");
-		kill_all();
-		return 1;
-	}
+	if (!write_cfg(cfg_path, sig, TRIG_SEL, "json"))
+		return setup_failed("config");
 	RUN(test_guard);
-	kill_all();
-	remove_files();
-	return t_done();
+	return e2e_done();
 }

@@ -37,21 +37,15 @@
 #include "keeper/tracker.h"
 #include "signer/hex.h"
 #include "signer/signer.h"
-#include "tests/anvil.h"
 #include "tests/config_util.h"
+#include "tests/e2e.h"
 #include "tests/loop_util.h"
-#include "tests/test.h"
 
-#define K0 "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-#define K1 "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-#define ACCT0 "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-#define ACCT3 "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
-#define TOKEN "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-#define VAULT_A "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
-#define VAULT_B "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+/* Account 0's creations: the token, then vaults A and B. */
+#define TOKEN DEPLOYED0
+#define VAULT_A DEPLOYED1
+#define VAULT_B DEPLOYED2
 
-static int P;
-static char url[64];
 static char state_path[80];
 static config_keeper_t *CFG;
 static signer_t *SG;
@@ -63,16 +57,6 @@ static tracker_t *T;
 #define MAXO 32
 static tracker_outcome_t O[MAXO];
 static int nO;
-
-static void on_fatal(int sig)
-{
-	static const char msg[] = "test_tracker_anvil: fatal signal or time limit; anvil killed\n";
-	ssize_t w = write(1, msg, sizeof msg - 1);
-
-	(void)w;
-	kill_all();
-	_exit(128 + sig);
-}
 
 static void on_outcome(void *arg, const tracker_outcome_t *o)
 {
@@ -88,38 +72,11 @@ static void sink(void *ctx, const event_t *ev)
 		tracker_head(T, &ev->head);
 }
 
-static bool cast_ok(const char *fmt_args)
-{
-	return sh(NULL, 0, "%s %s --rpc-url %s", cast_bin, fmt_args, url) == 0;
-}
-
-static bool automine(bool on)
-{
-	return sh(NULL, 0, "%s rpc evm_setAutomine %s --rpc-url %s", cast_bin,
-		  on ? "true" : "false", url) == 0;
-}
-
-static bool evm_mine(void)
-{
-	return sh(NULL, 0, "%s rpc evm_mine --rpc-url %s", cast_bin, url) == 0;
-}
-
-static uint64_t block_number(void)
-{
-	char o[64];
-
-	if (sh(o, sizeof o, "%s block-number --rpc-url %s", cast_bin, url))
-		return 0;
-	return strtoull(o, NULL, 10);
-}
-
 static uint64_t account_nonce(void)
 {
-	char o[64];
+	uint64_t n = cast_nonce(ACCT0, "latest");
 
-	if (sh(o, sizeof o, "%s nonce " ACCT0 " --rpc-url %s", cast_bin, url))
-		return 0;
-	return strtoull(o, NULL, 10);
+	return n == UINT64_MAX ? 0 : n;
 }
 
 /* Paused events of vault since block `from`. */
@@ -128,8 +85,8 @@ static int paused_events(const char *vault, uint64_t from)
 	static char o[65536];
 	int n = 0;
 
-	if (sh(o, sizeof o, "%s logs --json --from-block %" PRIu64 " --to-block latest "
-	       "--address %s 'Paused(address)' --rpc-url %s", cast_bin, from, vault, url))
+	if (cast(o, sizeof o, "logs --json --from-block %" PRIu64 " --to-block latest "
+		 "--address %s 'Paused(address)'", from, vault))
 		return -1;
 	for (char *p = o; (p = strstr(p, "\"transactionHash\"")); p++)
 		n++;
@@ -149,7 +106,7 @@ static void rpc_field(const char *method, const uint8_t h[32], const char *field
 	hex_encode(hs + 2, h, 32);
 	hs[66] = 0;
 	out[0] = 0;
-	if (sh(o, sizeof o, "%s rpc %s %s --rpc-url %s", cast_bin, method, hs, url))
+	if (cast(o, sizeof o, "rpc %s %s", method, hs))
 		return;
 	if ((j = json_loads(o, 0, NULL))) {
 		const char *v = json_string_value(json_object_get(j, field));
@@ -164,27 +121,12 @@ static void receipt_field(const uint8_t h[32], const char *field, char *out, siz
 	rpc_field("eth_getTransactionReceipt", h, field, out, cap);
 }
 
-static bool deploy(const char *bin_path, const char *ctor_sig, const char *ctor_args)
+static bool n_ready(void)
 {
-	char *bin, *cmd, enc[1024] = "";
-	size_t len;
-	bool ok;
+	node_stats_t ns;
 
-	if (!(bin = t_read_file(bin_path, &len)))
-		return false;
-	while (len && (bin[len - 1] == '\n' || bin[len - 1] == '\r'))
-		bin[--len] = 0;
-	if (sh(enc, sizeof enc, "%s abi-encode '%s' %s", cast_bin, ctor_sig, ctor_args)) {
-		free(bin);
-		return false;
-	}
-	cmd = malloc(len + strlen(enc) + 256);
-	sprintf(cmd, "--create 0x%s%s", bin, enc + 2);
-	ok = sh(NULL, 0, "%s send --rpc-url %s --private-key " K0 " %s", cast_bin, url,
-		cmd) == 0;
-	free(cmd);
-	free(bin);
-	return ok;
+	node_stats(N, &ns);
+	return ns.ready >= 1;
 }
 
 static config_keeper_t *make_cfg(void)
@@ -202,7 +144,7 @@ static config_keeper_t *make_cfg(void)
 		 "    gas_limit = 100000; gas = \"fix\"; },\n"
 		 "  { name = \"esc-a\"; to = \"" VAULT_A "\"; call = \"pause()\"; gas_limit = 100000; gas = \"esc\"; },\n"
 		 "  { name = \"out-a\"; to = \"" VAULT_A "\"; call = \"pause()\"; gas_limit = 100000; gas = \"out\"; } );\n",
-		 P, url);
+		 anvil_port, rpc_url);
 	return load_cfg(text);
 }
 
@@ -345,7 +287,7 @@ static void crash_child_phase(void)
 	char r[512];
 
 	crash_from_block = block_number();
-	if (!automine(false) || pipe(fds))
+	if (!set_automine(false) || pipe(fds))
 		return;
 	pid = fork();
 	if (pid == 0) {
@@ -382,7 +324,6 @@ static void test_setup(void)
 {
 	const char *urls[1];
 	rpc_transport_t tr;
-	node_stats_t ns;
 
 	CFG = make_cfg();
 	CHECK(CFG != NULL);
@@ -404,13 +345,7 @@ static void test_setup(void)
 		return;
 	CHECK_OK(tracker_start(T));
 	CHECK_OK(node_start(N));
-	for (int k = 0; k < 250; k++) {
-		node_stats(N, &ns);
-		if (ns.ready >= 1)
-			break;
-		run_for(20);
-	}
-	CHECK(ns.ready >= 1);
+	CHECK(run_until(n_ready, 5000));
 }
 
 static void test_crash_resume(void)
@@ -465,8 +400,7 @@ static void test_escalate(void)
 	/* price the first bid out of the next block */
 	CHECK_OK(u256_mul_u64(&high, &f1.max_fee, 2));
 	u256_to_hex(&high, hx, sizeof hx);
-	CHECK(sh(NULL, 0, "%s rpc anvil_setNextBlockBaseFeePerGas %s --rpc-url %s", cast_bin,
-		 hx, url) == 0);
+	CHECK(cast(NULL, 0, "rpc anvil_setNextBlockBaseFeePerGas %s", hx) == 0);
 	want_replaced = st().replaced + 1;
 	CHECK(evm_mine());
 	receipt_field(h1, "status", r, sizeof r);
@@ -504,9 +438,8 @@ static void test_outbid(void)
 	if (!T)
 		return;
 	/* the trigger: another account's pending transfer, 3 gwei tip */
-	CHECK(sh(rival, sizeof rival, "%s send --async --private-key " K1 " --priority-gas-price "
-		 "3000000000 --gas-price 20000000000 " ACCT3 " --value 1 --rpc-url %s",
-		 cast_bin, url) == 0);
+	CHECK(cast(rival, sizeof rival, "send --async --private-key " K1 " --priority-gas-price "
+		   "3000000000 --gas-price 20000000000 " ACCT3 " --value 1") == 0);
 	CHECK(hex_decode_exact(rh, 32, rival + 2, 64) == KERR_OK);
 	trip.has_tx = true;
 	memcpy(trip.tx_hash, rh, 32);
@@ -544,12 +477,12 @@ static void test_guard(void)
 
 	if (!T)
 		return;
-	CHECK(automine(true));
+	CHECK(set_automine(true));
 	want_outcomes = base + 1;
 	CHECK_OK(tracker_trip(T, &tr, &trip));
 	CHECK(run_until(outcomes_done, 15000));
 	CHECK(nO == base + 1 && O[base].result == TRACKER_MINED);
-	CHECK(sh(o, sizeof o, "%s call " VAULT_B " 'paused()(bool)' --rpc-url %s", cast_bin, url) == 0);
+	CHECK(cast(o, sizeof o, "call " VAULT_B " 'paused()(bool)'") == 0);
 	CHECK_EQ_STR(o, "true");
 	/* the second trip: paused() reads true, nothing is sent */
 	n0 = account_nonce();
@@ -579,7 +512,7 @@ static void test_nonce_behind(void)
 	n0 = account_nonce();
 	r0 = st().resyncs;
 	/* the same key, outside keeper (automine on: mined at once) */
-	CHECK(cast_ok("send --private-key " K0 " " ACCT3 " --value 1"));
+	CHECK(send_mined("--private-key " K0 " " ACCT3 " --value 1"));
 	CHECK_EQ_INT(account_nonce(), n0 + 1);
 	/* keeper has not seen that head yet: its nonce is n0 */
 	CHECK_EQ_INT(tracker_nonce(T)->next, n0);
@@ -634,43 +567,23 @@ static void test_nonce_ahead(void)
 
 int main(void)
 {
-	const char *argv[12];
-	char ps[16];
 	pid_t anvil_pid;
 
-	install_fatal(on_fatal);
-	alarm(150);
+	e2e_begin("test_tracker_anvil", 150);
 	log_setup(getenv("T_DEBUG") ? LOGL_DEBUG : LOGL_WARN, LOGF_TEXT);
 	if (!find_anvil_cast())
 		return 1;
-	P = free_port(0, NULL);
-	if (!P) {
-		printf("FAIL setup: port\n0 passed, 1 failed\n");
-		return 1;
-	}
-	snprintf(ps, sizeof ps, "%d", P);
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", P);
 	snprintf(state_path, sizeof state_path, "/tmp/keeper-test-tracker-anvil-%d.json",
 		 (int)getpid());
 	unlink(state_path);
-	argv[0] = anvil_bin;
-	argv[1] = "--host";
-	argv[2] = "127.0.0.1";
-	argv[3] = "--port";
-	argv[4] = ps;
-	argv[5] = "--silent";
-	argv[6] = NULL;
-	anvil_pid = anvil_run(argv, P);
-	if (anvil_pid <= 0) {
-		printf("FAIL setup: anvil did not start\n0 passed, 1 failed\n");
-		return 1;
-	}
-	if (!deploy("tests/contracts/Erc20.bin", "f(string,string)", "Test TST") ||
-	    !deploy("tests/contracts/Vault.bin", "f(address,address)", ACCT0 " " TOKEN) ||
-	    !deploy("tests/contracts/Vault.bin", "f(address,address)", ACCT0 " " TOKEN)) {
-		printf("FAIL setup: deploy\n0 passed, 1 failed\n");
+	anvil_pid = anvil_up(NULL);
+	if (anvil_pid <= 0)
+		return setup_failed("anvil did not start");
+	if (!deploy("tests/contracts/Erc20.bin", "f(string,string)", "Test TST", NULL, NULL) ||
+	    !deploy("tests/contracts/Vault.bin", "f(address,address)", ACCT0 " " TOKEN, NULL, NULL) ||
+	    !deploy("tests/contracts/Vault.bin", "f(address,address)", ACCT0 " " TOKEN, NULL, NULL)) {
 		anvil_stop(anvil_pid);
-		return 1;
+		return setup_failed("deploy");
 	}
 	crash_child_phase();
 	if (loop_create(NULL, &L) != KERR_OK) {
