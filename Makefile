@@ -83,6 +83,8 @@ $(BUILD)/tests/test_live_mempool_anvil $(BUILD)/tests/test_live_liq_anvil \
 	$(BUILD)/tests/test_run_send_anvil: $(BUILD)/bin/keeper
 # ... and with a feed, the metrics one.
 $(BUILD)/tests/test_metrics_run_anvil: $(BUILD)/tests/feedsrv tests/feedsrv.h $(BUILD)/bin/keeper
+# ... and the signals one (SIGHUP, SIGTERM drain, no key bytes anywhere).
+$(BUILD)/tests/test_signals_anvil: $(BUILD)/bin/keeper
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

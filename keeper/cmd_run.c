@@ -23,6 +23,21 @@
  * kind of this version is evaluated: the engine's, and mempool and
  * liquidation by live).
  *
+ * Signals.  The handlers only set flags and wake the loop (live_stop is
+ * async-signal-safe); the work is done on the loop.  The first SIGINT or
+ * SIGTERM stops taking trips and lets transactions in flight resolve for
+ * up to --drain seconds (default RUN_DRAIN_S_DEFAULT): a pause already sent
+ * is followed to its receipt, escalated and re-broadcast as before; then
+ * the state is saved and run exits 0, whatever is still in flight being
+ * resumed by the next start.  A second SIGINT or SIGTERM stops at once
+ * (the state saved first, exit 0).  SIGHUP re-reads the config file: an
+ * invalid one has every error logged and the running config stays; a
+ * valid one is handed to live_reload(), which applies the settings that
+ * can change in place (trigger thresholds and windows, confirm and
+ * cooldown; the log group is applied here) and refuses, logging each,
+ * differences that need a restart (live.h, "Reloading").  A poll timer on
+ * the loop (RUN_SIGNAL_POLL_MS) turns the SIGHUP flag into that work.
+ *
  * Exit 0 after a clean stop (the tracker's state is saved), 1 when the
  * loop, a connection or the signer's library cannot start, 2 for bad usage
  * or an invalid config (a trigger the detectors refuse, a missing or bad
@@ -32,6 +47,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,22 +59,104 @@
 #include "keeper/kerr.h"
 #include "keeper/live.h"
 #include "keeper/log.h"
+#include "keeper/loop.h"
 #include "keeper/tracker.h"
 #include "signer/signer.h"
 
+/* How long the stop follows transactions in flight, without --drain. */
+#define RUN_DRAIN_S_DEFAULT 20
+#define RUN_DRAIN_S_MAX 3600
+/* How often the loop looks at the SIGHUP flag. */
+#define RUN_SIGNAL_POLL_MS 100
+
 static live_t *sig_live;
-static volatile sig_atomic_t sig_got;
+static volatile sig_atomic_t sig_got, sig_again, sig_hup;
 
 static void on_signal(int sig)
 {
-	sig_got = sig;
+	if (sig_got)
+		sig_again = sig;
+	else
+		sig_got = sig;
 	if (sig_live)
 		live_stop(sig_live);
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	sig_hup = 1;
+}
+
+/* What the SIGHUP poll timer needs. */
+typedef struct {
+	live_t *lv;
+	const char *path;
+	config_keeper_t *reloaded;  /* the latest accepted reload, or NULL */
+	loop_timer_t poll;
+} run_reload_t;
+
+/* SIGHUP's work, on the loop: load, validate, hand to live_reload(). */
+static void reload(run_reload_t *r)
+{
+	static config_errors_t errs;
+	config_keeper_t *cfg = NULL;
+	kerr_t err;
+
+	log_info("run", "SIGHUP: reloading %s", r->path);
+	config_errors_init(&errs);
+	if ((err = config_load(r->path, &cfg, &errs))) {
+		for (size_t i = 0; i < errs.count; i++)
+			log_error("run", "reload: %s", errs.msg[i]);
+		if (errs.dropped)
+			log_error("run", "reload: %zu more errors not shown", errs.dropped);
+		log_error("run", "reload of %s failed (%s); the running config stays", r->path,
+			  kerr_str(err));
+		config_errors_release(&errs);
+		return;
+	}
+	config_errors_release(&errs);
+	if (live_reload(r->lv, cfg) != KERR_OK) {
+		config_free(cfg);
+		return;
+	}
+	log_setup(cfg->log_level, cfg->log_format);
+	/* The previous reload's config is no longer referenced: live_reload()
+	 * replaced everything that pointed into it. */
+	config_free(r->reloaded);
+	r->reloaded = cfg;
+}
+
+static void on_poll(loop_t *loop, void *arg)
+{
+	run_reload_t *r = arg;
+
+	(void)loop;
+	if (sig_hup) {
+		sig_hup = 0;
+		reload(r);
+	}
+	loop_timer_arm_ms(&r->poll, RUN_SIGNAL_POLL_MS);
+}
+
+/* --drain SECONDS: decimal, 0..RUN_DRAIN_S_MAX, into milliseconds. */
+static bool parse_drain(const char *s, uint32_t *ms)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0) || v > RUN_DRAIN_S_MAX)
+		return false;
+	*ms = (uint32_t)(v * 1000.0 + 0.5);
+	return true;
 }
 
 static const struct option run_longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "dry-run", no_argument, NULL, 'n' },
+	{ "drain", required_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -184,7 +282,9 @@ int cmd_run(int argc, char **argv)
 	live_opts_t lo;
 	addr_t from;
 	char from_text[ADDR_TEXT_LEN];
-	struct sigaction sa, old_int, old_term, old_pipe;
+	struct sigaction sa, old_int, old_term, old_pipe, old_hup;
+	run_reload_t rr;
+	uint32_t drain_ms = RUN_DRAIN_S_DEFAULT * 1000;
 	size_t bad = SIZE_MAX, ext = 0;
 	int64_t t0;
 	int c, status = CLI_EXIT_FAIL;
@@ -199,6 +299,11 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'n':
 			dry = true;
+			break;
+		case 'd':
+			if (!parse_drain(optarg, &drain_ms))
+				return cli_usage_error("run", "--drain wants seconds, 0..%d: %s",
+						       RUN_DRAIN_S_MAX, optarg);
 			break;
 		case 'h':
 			fputs(cli_help_text("run"), stdout);
@@ -230,6 +335,7 @@ int cmd_run(int argc, char **argv)
 	memset(&lo, 0, sizeof lo);
 	lo.signer = signer;
 	lo.dry_run = dry;
+	lo.drain_ms = drain_ms;
 	if ((err = live_new(cfg, &lo, &lv, &bad))) {
 		if (bad < cfg->ntriggers) {
 			const config_trigger_t *t = &cfg->triggers[bad];
@@ -256,7 +362,7 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 
-	sig_got = 0;
+	sig_got = sig_again = sig_hup = 0;
 	sig_live = lv;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -264,8 +370,15 @@ int cmd_run(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, &old_hup);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, &old_pipe);
+	memset(&rr, 0, sizeof rr);
+	rr.lv = lv;
+	rr.path = cfg_path;
+	loop_timer_init(&rr.poll, live_loop(lv), on_poll, &rr);
+	loop_timer_arm_ms(&rr.poll, RUN_SIGNAL_POLL_MS);
 
 	if (signer && signer_address(signer, &from) == KERR_OK)
 		addr_to_checksum(&from, from_text);
@@ -282,23 +395,37 @@ int cmd_run(int argc, char **argv)
 			 from_text, cfg->chain.nrpc, cfg->state_file ? cfg->state_file : "none");
 	t0 = mono_ms();
 	err = live_run(lv);
+	loop_timer_cancel(&rr.poll);
 
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	sig_live = NULL;
 
-	if (err)
-		why = "stopped: error";
-	else if (sig_got == SIGINT)
-		why = "stopped by SIGINT";
-	else if (sig_got == SIGTERM)
-		why = "stopped by SIGTERM";
-	else
-		why = "stopped";
+	{
+		live_stats_t st;
+
+		live_stats(lv, &st);
+		if (err)
+			why = "stopped: error";
+		else if (!sig_got)
+			why = "stopped";
+		else if (st.aborted)
+			why = sig_got == SIGINT ? "stopped by SIGINT, then at once by a second signal"
+						: "stopped by SIGTERM, then at once by a second signal";
+		else if (st.drain_expired)
+			why = sig_got == SIGINT ? "stopped by SIGINT after the drain deadline"
+						: "stopped by SIGTERM after the drain deadline";
+		else
+			why = sig_got == SIGINT ? "stopped by SIGINT" : "stopped by SIGTERM";
+	}
 	print_summary(lv, dry, mono_ms() - t0, why);
 	if (!err)
 		status = CLI_EXIT_OK;
+	live_free(lv);
+	lv = NULL;
+	config_free(rr.reloaded);
 done:
 	live_free(lv);
 	signer_free(signer);

@@ -86,9 +86,13 @@ struct live_bal {
 	int64_t rd_time;
 };
 
-/* A mempool trigger. */
+/* A mempool trigger.  det judges by tcfg, a copy of the trigger (of the
+ * latest accepted config) whose watch is always the first config's: sim
+ * keeps the watch of a request in flight, and det_mempool matches a
+ * result to its watch by pointer, so that pointer must survive reloads. */
 typedef struct {
 	size_t trigger;         /* index in the config's triggers[] */
+	config_trigger_t tcfg;
 	det_mempool_t det;
 } live_mp_t;
 
@@ -141,6 +145,10 @@ struct live {
 	size_t nbal_read;       /* wants read at least once */
 	tracker_t *trk;
 	volatile sig_atomic_t stopping; /* live_stop() was called */
+	volatile sig_atomic_t abort_;   /* ... and called again */
+	bool draining;          /* the loop runs on for transactions in flight */
+	int64_t drain_until;    /* monotonic ms */
+	engine_stats_t eng_base;/* the counters of engines a reload replaced */
 	live_metrics_t ms;      /* ms.m NULL: no metrics.listen */
 	live_stats_t st;
 };
@@ -845,6 +853,15 @@ void live_event(live_t *lv, const event_t *ev)
 		on_event(lv, ev);
 }
 
+/* Transactions the tracker still follows. */
+static size_t drain_left(live_t *lv)
+{
+	tracker_stats_t ts;
+
+	tracker_stats(lv->trk, &ts);
+	return ts.in_flight;
+}
+
 static void on_tick(loop_t *loop, void *arg)
 {
 	live_t *lv = arg;
@@ -852,6 +869,8 @@ static void on_tick(loop_t *loop, void *arg)
 	(void)loop;
 	engine_time(lv->eng, live_now(lv));
 	liq_report(lv);
+	if (lv->draining && (drain_left(lv) == 0 || loop_now_ms(lv->loop) >= lv->drain_until))
+		loop_stop(lv->loop);
 	loop_timer_arm_ms(&lv->tick, lv->opts.tick_ms);
 }
 
@@ -943,7 +962,8 @@ static kerr_t setup_mempool(live_t *lv, const rpc_transport_t *tr, size_t *bad)
 			continue;
 		m = &lv->mp[lv->nmp];
 		m->trigger = i;
-		if ((err = det_mempool_init(&m->det, t))) {
+		m->tcfg = *t;
+		if ((err = det_mempool_init(&m->det, &m->tcfg))) {
 			if (bad)
 				*bad = i;
 			return err;
@@ -1311,6 +1331,44 @@ fail:
 	return err;
 }
 
+/*
+ * The stop's grace: the loop runs on (heads, receipts, escalation) until
+ * nothing is in flight, drain_ms has passed, or live_stop() is called
+ * again; the tick timer checks the first two.  What is left is in the
+ * state file, which the caller's next start resumes.
+ */
+static kerr_t drain(live_t *lv)
+{
+	size_t n = drain_left(lv);
+	kerr_t err;
+
+	lv->st.drained = true;
+	log_info("run", "stopping: %zu transaction%s in flight; following %s up to %u.%03u s "
+		 "(a second SIGINT or SIGTERM stops at once)", n, n == 1 ? "" : "s",
+		 n == 1 ? "it" : "them", (unsigned)(lv->opts.drain_ms / 1000),
+		 (unsigned)(lv->opts.drain_ms % 1000));
+	lv->drain_until = loop_now_ms(lv->loop) + (int64_t)lv->opts.drain_ms;
+	lv->draining = true;
+	err = loop_run(lv->loop);
+	lv->draining = false;
+	if (err)
+		return err;
+	n = drain_left(lv);
+	if (lv->abort_) {
+		lv->st.aborted = true;
+		log_warn("run", "stopping at once (second signal): %zu transaction%s in flight, "
+			 "saved for the next start", n, n == 1 ? "" : "s");
+	} else if (n) {
+		lv->st.drain_expired = true;
+		log_warn("run", "stopping: %u.%03u s passed with %zu transaction%s in flight, "
+			 "saved for the next start", (unsigned)(lv->opts.drain_ms / 1000),
+			 (unsigned)(lv->opts.drain_ms % 1000), n, n == 1 ? "" : "s");
+	} else {
+		log_info("run", "stopping: nothing in flight any more");
+	}
+	return KERR_OK;
+}
+
 kerr_t live_run(live_t *lv)
 {
 	kerr_t err;
@@ -1349,6 +1407,8 @@ kerr_t live_run(live_t *lv)
 	}
 	loop_timer_arm_ms(&lv->tick, lv->opts.tick_ms);
 	err = loop_run(lv->loop);
+	if (!err && lv->stopping && !lv->abort_ && lv->opts.drain_ms && drain_left(lv))
+		err = drain(lv);
 	loop_timer_cancel(&lv->tick);
 	if (err)
 		log_error("run", "the event loop failed: %s", kerr_str(err));
@@ -1361,6 +1421,8 @@ void live_stop(live_t *lv)
 {
 	if (!lv)
 		return;
+	if (lv->stopping)
+		lv->abort_ = 1;
 	lv->stopping = 1;
 	if (lv->loop)
 		loop_stop(lv->loop);
@@ -1393,12 +1455,252 @@ bool live_evaluates(const live_t *lv, size_t trigger)
 	return !ts.external || k == CONFIG_TRIGGER_MEMPOOL || k == CONFIG_TRIGGER_LIQUIDATION;
 }
 
+/* ---- reload ------------------------------------------------------------------- */
+
+/* a += b, for the counters of an engine a reload replaced. */
+static void eng_stats_add(engine_stats_t *a, const engine_stats_t *b)
+{
+	a->events += b->events;
+	for (size_t k = 0; k < ENGINE_EVENT_KINDS; k++)
+		a->by_event[k] += b->by_event[k];
+	a->unrouted += b->unrouted;
+	a->bad_feed += b->bad_feed;
+	a->time_calls += b->time_calls;
+	a->time_backwards += b->time_backwards;
+	a->balances += b->balances;
+	a->balance_refused += b->balance_refused;
+	a->balance_unwanted += b->balance_unwanted;
+	a->trips += b->trips;
+	a->external_refused += b->external_refused;
+	for (size_t k = 0; k < CONFIG_TRIGGER_KINDS; k++) {
+		a->kind_routed[k] += b->kind_routed[k];
+		a->kind_trips[k] += b->kind_trips[k];
+	}
+}
+
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Two references to named config entries (an action, a feed, a watch) are
+ * the same when the names are: the lists themselves are compared apart. */
+#define NAME_OF(p) ((p) ? (p)->name : NULL)
+
+/* One refused difference: logged, counted. */
+static void refuse(size_t *n, const char *what, const char *name)
+{
+	(*n)++;
+	if (name)
+		log_error("run", "reload: %s \"%s\" changed: it needs a restart", what, name);
+	else
+		log_error("run", "reload: %s changed: it needs a restart", what);
+}
+
+static bool feed_same(const config_feed_t *a, const config_feed_t *b)
+{
+	return str_same(a->name, b->name) && str_same(a->url, b->url) &&
+	       str_same(a->subscribe, b->subscribe) && a->preset == b->preset &&
+	       str_same(a->price, b->price) && str_same(a->time, b->time) &&
+	       str_same(a->match_path, b->match_path) &&
+	       str_same(a->match_value, b->match_value) && a->stale_after_ms == b->stale_after_ms;
+}
+
+static bool watch_same(const config_watch_t *a, const config_watch_t *b)
+{
+	if (!str_same(a->name, b->name) || !addr_eq(&a->address, &b->address) ||
+	    a->ntokens != b->ntokens)
+		return false;
+	for (size_t k = 0; k < a->ntokens; k++)
+		if (!addr_eq(&a->tokens[k], &b->tokens[k]))
+			return false;
+	return true;
+}
+
+static bool gas_same(const config_gas_t *a, const config_gas_t *b)
+{
+	return str_same(a->name, b->name) && a->strategy == b->strategy &&
+	       u256_cmp(&a->max_fee, &b->max_fee) == 0 &&
+	       u256_cmp(&a->priority_fee, &b->priority_fee) == 0 &&
+	       a->base_multiplier == b->base_multiplier &&
+	       a->priority_percentile == b->priority_percentile && a->bump_pct == b->bump_pct &&
+	       a->every_ms == b->every_ms && str_same(a->relay, b->relay) &&
+	       a->mode == b->mode && a->also_public == b->also_public;
+}
+
+static bool action_same(const config_action_t *a, const config_action_t *b)
+{
+	if (!str_same(a->name, b->name) || !addr_eq(&a->to, &b->to) ||
+	    strcmp(a->call.canonical, b->call.canonical) || a->nargs != b->nargs ||
+	    a->has_guard != b->has_guard ||
+	    (a->has_guard && strcmp(a->guard.canonical, b->guard.canonical)) ||
+	    a->gas_limit != b->gas_limit || !str_same(NAME_OF(a->gas), NAME_OF(b->gas)) ||
+	    a->presign != b->presign || !str_same(a->notify, b->notify))
+		return false;
+	for (size_t k = 0; k < a->nargs; k++)
+		if (a->args[k].src != b->args[k].src || !str_same(a->args[k].text, b->args[k].text))
+			return false;
+	return true;
+}
+
+/* A liquidation trigger's settings: its scan and book stay. */
+static bool liq_same(const config_trigger_t *a, const config_trigger_t *b)
+{
+	if (!addr_eq(&a->pool, &b->pool) || !addr_eq(&a->debt_to, &b->debt_to) ||
+	    !str_same(a->health.sig, b->health.sig) ||
+	    !str_same(a->liquidatable.sig, b->liquidatable.sig) ||
+	    !str_same(a->debt.sig, b->debt.sig) || a->health_word != b->health_word ||
+	    a->close_factor_pct != b->close_factor_pct || a->naccounts != b->naccounts ||
+	    !str_same(a->discover.sig, b->discover.sig) ||
+	    a->discover_topic != b->discover_topic || a->confirm_ms != b->confirm_ms ||
+	    a->confirm_ticks != b->confirm_ticks || a->cooldown_ms != b->cooldown_ms)
+		return false;
+	for (size_t k = 0; k < a->naccounts; k++)
+		if (!addr_eq(&a->accounts[k], &b->accounts[k]))
+			return false;
+	return true;
+}
+
+/* What a trigger is tied to: its name, kind, action, feeds and watch. */
+static bool trigger_ties_same(const config_trigger_t *a, const config_trigger_t *b)
+{
+	return str_same(a->name, b->name) && a->kind == b->kind &&
+	       str_same(NAME_OF(a->action), NAME_OF(b->action)) &&
+	       str_same(NAME_OF(a->feed), NAME_OF(b->feed)) &&
+	       str_same(NAME_OF(a->feeds[0]), NAME_OF(b->feeds[0])) &&
+	       str_same(NAME_OF(a->feeds[1]), NAME_OF(b->feeds[1])) &&
+	       str_same(NAME_OF(a->watch), NAME_OF(b->watch));
+}
+
+/* Every difference between the running config a and b that cannot be
+ * applied in place, each logged; their number. */
+static size_t reload_refusals(const config_keeper_t *a, const config_keeper_t *b)
+{
+	size_t n = 0;
+	bool same;
+
+	same = a->chain.id == b->chain.id && str_same(a->chain.ws, b->chain.ws) &&
+	       a->chain.nrpc == b->chain.nrpc;
+	for (size_t k = 0; same && k < a->chain.nrpc; k++)
+		same = str_same(a->chain.rpc[k], b->chain.rpc[k]);
+	if (!same)
+		refuse(&n, "chain", NULL);
+	if (a->signer.kind != b->signer.kind || !str_same(a->signer.key_file, b->signer.key_file) ||
+	    !str_same(a->signer.keystore, b->signer.keystore) ||
+	    !str_same(a->signer.password_file, b->signer.password_file))
+		refuse(&n, "signer", NULL);
+	if (a->nfeeds != b->nfeeds)
+		refuse(&n, "the list of feeds", NULL);
+	for (size_t k = 0; a->nfeeds == b->nfeeds && k < a->nfeeds; k++)
+		if (!feed_same(&a->feeds[k], &b->feeds[k]))
+			refuse(&n, "feed", a->feeds[k].name);
+	if (a->nwatch != b->nwatch)
+		refuse(&n, "the list of watch entries", NULL);
+	for (size_t k = 0; a->nwatch == b->nwatch && k < a->nwatch; k++)
+		if (!watch_same(&a->watch[k], &b->watch[k]))
+			refuse(&n, "watch entry", a->watch[k].name);
+	if (a->nactions != b->nactions)
+		refuse(&n, "the list of actions", NULL);
+	for (size_t k = 0; a->nactions == b->nactions && k < a->nactions; k++)
+		if (!action_same(&a->actions[k], &b->actions[k]))
+			refuse(&n, "action", a->actions[k].name);
+	if (a->ngas != b->ngas)
+		refuse(&n, "the list of gas strategies", NULL);
+	for (size_t k = 0; a->ngas == b->ngas && k < a->ngas; k++)
+		if (!gas_same(&a->gas[k], &b->gas[k]))
+			refuse(&n, "gas strategy", a->gas[k].name);
+	if (!str_same(a->metrics_listen, b->metrics_listen))
+		refuse(&n, "metrics.listen", NULL);
+	if (!str_same(a->state_file, b->state_file))
+		refuse(&n, "state_file", NULL);
+	if (a->ntriggers != b->ntriggers)
+		refuse(&n, "the list of triggers", NULL);
+	for (size_t k = 0; a->ntriggers == b->ntriggers && k < a->ntriggers; k++) {
+		const config_trigger_t *x = &a->triggers[k], *y = &b->triggers[k];
+
+		if (!trigger_ties_same(x, y))
+			refuse(&n, "the name, kind, action, feed or watch of trigger", x->name);
+		else if (x->kind == CONFIG_TRIGGER_LIQUIDATION && !liq_same(x, y))
+			refuse(&n, "liquidation trigger", x->name);
+		else if (x->kind == CONFIG_TRIGGER_MEMPOOL && x->simulate != y->simulate)
+			refuse(&n, "the simulate setting of trigger", x->name);
+	}
+	return n;
+}
+
+kerr_t live_reload(live_t *lv, const config_keeper_t *cfg)
+{
+	engine_t *eng = NULL;
+	engine_opts_t eo;
+	engine_stats_t es;
+	config_trigger_t *tc = NULL;
+	size_t bad = SIZE_MAX, n, k;
+	kerr_t err;
+
+	if (!lv || !cfg)
+		return KERR_ARG;
+	if ((n = reload_refusals(lv->cfg, cfg))) {
+		lv->st.reloads_refused++;
+		log_error("run", "reload of %s refused (%zu difference%s above); the running "
+			  "config stays", cfg->path ? cfg->path : "the config", n, n == 1 ? "" : "s");
+		return KERR_CONFIG_INVALID;
+	}
+	/* Everything is built before anything is swapped: a refusal leaves the
+	 * running detectors untouched. */
+	memset(&eo, 0, sizeof eo);
+	eo.start_ms = live_now(lv);
+	eo.min_block_ms = lv->opts.min_block_ms;
+	err = engine_new(cfg, &eo, on_trip, lv, &eng, &bad);
+	if (!err && engine_balance_wants(eng, NULL, 0) != lv->nbal)
+		err = KERR_CONFIG_INVALID;   /* the same triggers and watch: cannot happen */
+	if (!err && lv->nmp && !(tc = calloc(lv->nmp, sizeof *tc)))
+		err = KERR_NOMEM;
+	for (k = 0; !err && k < lv->nmp; k++) {
+		det_mempool_t d;
+
+		tc[k] = cfg->triggers[lv->mp[k].trigger];
+		tc[k].watch = lv->cfg->triggers[lv->mp[k].trigger].watch;
+		if ((err = det_mempool_init(&d, &tc[k])))
+			bad = lv->mp[k].trigger;
+	}
+	if (err) {
+		lv->st.reloads_refused++;
+		if (bad < cfg->ntriggers)
+			log_error("run", "reload: %s:%d: trigger \"%s\": %s; the running config "
+				  "stays", cfg->path ? cfg->path : "config",
+				  cfg->triggers[bad].line, cfg->triggers[bad].name, kerr_str(err));
+		else
+			log_error("run", "reload: %s; the running config stays", kerr_str(err));
+		engine_free(eng);
+		free(tc);
+		return err;
+	}
+	engine_stats(lv->eng, &es);
+	eng_stats_add(&lv->eng_base, &es);
+	engine_free(lv->eng);
+	lv->eng = eng;
+	for (k = 0; k < lv->nmp; k++) {
+		live_mp_t *m = &lv->mp[k];
+
+		m->tcfg = tc[k];
+		/* accepted above on the same settings */
+		det_mempool_init(&m->det, &m->tcfg);
+	}
+	free(tc);
+	lv->st.reloads++;
+	log_info("run", "reloaded %s: %zu triggers with the new settings (their windows, "
+		 "confirm and cooldown start afresh)", cfg->path ? cfg->path : "the config",
+		 cfg->ntriggers);
+	return KERR_OK;
+}
+
 void live_stats(const live_t *lv, live_stats_t *out)
 {
 	if (!lv || !out)
 		return;
 	*out = lv->st;
 	engine_stats(lv->eng, &out->engine);
+	eng_stats_add(&out->engine, &lv->eng_base);
 	tracker_stats(lv->trk, &out->tracker);
 	for (size_t i = 0; i < lv->nliq; i++) {
 		liq_scan_stats_t ls;

@@ -101,7 +101,7 @@ static const command_t commands[] = {
 	  "  --duration SECONDS   stop this long after starting (decimals allowed)\n"
 	  "  --append             add lines to an existing EVENTS\n" },
 	{ "run", cmd_run,
-	  "usage: keeper run -c FILE [--dry-run]\n"
+	  "usage: keeper run -c FILE [--dry-run] [--drain SECONDS]\n"
 	  "\n"
 	  "Connect to the node (chain.ws: heads, pending transactions, the watched\n"
 	  "tokens' Transfer logs) and the price feeds, evaluate every trigger, and\n"
@@ -120,11 +120,22 @@ static const command_t commands[] = {
 	  "without one run exits 2), written to state_file, broadcast to every\n"
 	  "chain.rpc URL and followed on each head until mined (escalation, nonce\n"
 	  "recovery); every change is one log line of module \"tracker\".  SIGINT\n"
-	  "or SIGTERM stops taking trips, saves the state and exits 0.\n"
+	  "or SIGTERM stops taking trips, follows the transactions in flight for\n"
+	  "up to --drain seconds (default 20), saves the state and exits 0; what\n"
+	  "is still in flight is resumed by the next start.  A second SIGINT or\n"
+	  "SIGTERM stops at once (state saved, exit 0).  SIGHUP re-reads the\n"
+	  "config: an invalid one is logged (every error) and the running one\n"
+	  "stays; a valid one is applied in place when only trigger settings\n"
+	  "(thresholds, windows, selectors, allow, confirm, cooldown; not a mempool\n"
+	  "trigger's simulate nor any liquidation setting) and the log group\n"
+	  "changed; any other change is logged and refused (restart to apply it).\n"
 	  "\n"
 	  "  -c, --config FILE   the config file\n"
 	  "  --dry-run           evaluate and log each would-be transaction (signed\n"
-	  "                      when a signer is configured); never send\n" },
+	  "                      when a signer is configured); never send\n"
+	  "  --drain SECONDS     after SIGINT/SIGTERM, follow transactions in flight\n"
+	  "                      this long at most (0..3600, default 20; 0: stop\n"
+	  "                      at once)\n" },
 	{ "import", cmd_import,
 	  "usage: keeper import --format chainlink-csv|ohlcv-json --feed NAME FILE\n"
 	  "\n"

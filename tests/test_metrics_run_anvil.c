@@ -128,6 +128,10 @@ static void test_metrics(void)
 	CHECK(kill(fs.pid, SIGCONT) == 0);
 	CHECK_EQ_INT(healthz_until(200, 3000), 200);
 	printf("    feed back: /healthz 200\n");
+	/* Mine the pause so nothing is in flight: SIGTERM then stops at once
+	 * instead of following it for the drain deadline. */
+	CHECK(evm_mine());
+	CHECK_MSG(wait_log("mined action=pause-vault", 1, 10000), "not mined:\n%s", logbuf);
 	CHECK_EQ_INT(keeper_stop(drain, sizeof drain), 0);
 }
 
