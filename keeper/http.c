@@ -20,6 +20,33 @@
  *     deferred to a zero-delay timer.
  *  4. A wsi lws dropped by itself (hang-up) is reported to curl from that
  *     timer too, never from inside lws's close path.
+ *  5. TCP_QUICKACK is set on a socket whenever curl starts waiting for
+ *     an answer on it (CURL_POLL_IN) and before each read event.  A server
+ *     that writes an answer's head and body in two send()s without
+ *     TCP_NODELAY (Nagle on) holds the body until the head is ACKed, and
+ *     Linux delays that ACK (40 ms) on a connection where we talk in turns:
+ *     sending a request soon after an answer puts the socket in
+ *     "pingpong" mode, where reading a small segment no longer ACKs it.
+ *     The flag leaves that mode (and sends an ACK already due), so the
+ *     read of the head ACKs it.  Only at read events is not enough: curl
+ *     may read the head in the very pass that sent the request (rule 6
+ *     makes that common), before any event.  Without it: 40 ms per
+ *     request, on every request, with no error and nothing for the
+ *     timeout to catch.  This is what "stalled" tests/bench_trip (keeper
+ *     issue 5): its fake chain wrote in two parts, each trip cost two such
+ *     waits (~88 ms), and the run hit its 30 s limit after ~330 trips with
+ *     every request answered.  Nothing in this glue was stuck: ss showed
+ *     every keeper socket's receive queue empty and the server's send
+ *     queue holding the unACKed body; poll() watched the right socket.
+ *     Keeper does not choose its RPC servers, so it defends itself: the
+ *     flag costs a setsockopt() per request and per read event, and is
+ *     harmless on a server that writes its answer at once.
+ *  6. http_post() kicks curl at once (curl_multi_socket_action on its
+ *     expired timers, which the new handle's "run now" is), so a request
+ *     on a kept-alive connection is on the wire when http_post() returns
+ *     instead of one loop turn later on curl's 0 ms timer; trips
+ *     broadcast this way.  Transfers that pass finished are reaped from a
+ *     zero-delay timer, so a callback still never runs inside http_post().
  *
  * Sockets are few (requests in flight plus kept-alive connections), so
  * they live in a small table searched by fd.
@@ -35,6 +62,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -85,6 +115,7 @@ struct http {
 	uint32_t connect_timeout_ms;
 	loop_timer_t curl_t;     /* curl's own timeout */
 	loop_timer_t deferred_t; /* rules 3 and 4 */
+	loop_timer_t reap_t;     /* rule 6 */
 	http_stats_t st;
 };
 
@@ -146,6 +177,13 @@ static void interest(struct hsock *s)
 		lws_callback_on_writable(s->wsi);
 }
 
+static void quickack(curl_socket_t fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
 static int sock_cb(CURL *e, curl_socket_t fd, int what, void *userp,
 		   void *sockp)
 {
@@ -174,6 +212,8 @@ static int sock_cb(CURL *e, curl_socket_t fd, int what, void *userp,
 		s->fd = fd;
 	}
 	s->want = what;
+	if (what & CURL_POLL_IN)
+		quickack(fd);
 	if (!s->wsi && adopt(s)) {
 		log_error("http", "lws could not adopt a curl socket");
 		return -1;
@@ -236,8 +276,10 @@ static int sock_handler(loop_handler_t *hd, struct lws *wsi,
 	(void)len;
 	switch (reason) {
 	case LWS_CALLBACK_RAW_RX_FILE:
-		if (s->want & CURL_POLL_IN)
+		if (s->want & CURL_POLL_IN) {
+			quickack(fd);
 			kick(h, fd, CURL_CSELECT_IN);
+		}
 		break;
 	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
 		if (!(s->want & CURL_POLL_OUT))
@@ -257,6 +299,12 @@ static int sock_handler(loop_handler_t *hd, struct lws *wsi,
 		break;
 	}
 	return 0;
+}
+
+static void reap_cb(loop_t *loop, void *arg)
+{
+	(void)loop;
+	reap(arg);
 }
 
 static void curl_timer_cb(loop_t *loop, void *arg)
@@ -500,6 +548,7 @@ kerr_t http_create(loop_t *loop, const http_config_t *cfg, http_t **out)
 	h->n_socks = 2 * c.max_inflight + c.max_connections + 8;
 	loop_timer_init(&h->curl_t, loop, curl_timer_cb, h);
 	loop_timer_init(&h->deferred_t, loop, deferred_cb, h);
+	loop_timer_init(&h->reap_t, loop, reap_cb, h);
 	h->slots = calloc(h->n_slots, sizeof *h->slots);
 	h->socks = calloc(h->n_socks, sizeof *h->socks);
 	h->multi = curl_multi_init();
@@ -577,6 +626,7 @@ void http_destroy(http_t *h)
 	}
 	loop_timer_cancel(&h->curl_t);
 	loop_timer_cancel(&h->deferred_t);
+	loop_timer_cancel(&h->reap_t);
 	for (uint32_t i = 0; h->socks && i < h->n_socks; i++) {
 		struct hsock *s = &h->socks[i];
 
@@ -724,6 +774,14 @@ kerr_t http_post_ex(http_t *h, const char *url, const char *body, size_t len,
 	sl->busy = true;
 	h->inflight++;
 	h->st.requests++;
+	/* Rule 6: on its way now, but its end (and any other transfer's
+	 * this pass finished) is reported on a later turn. */
+	{
+		int running;
+
+		curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		loop_timer_arm_us(&h->reap_t, 0);
+	}
 	return KERR_OK;
 }
 

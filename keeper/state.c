@@ -105,85 +105,162 @@ bool state_get_cooldown(const state_t *st, const char *trigger, int64_t *out)
 
 /* ---- writing ------------------------------------------------------------ */
 
-static json_t *hex_json(const uint8_t *b, size_t n)
-{
-	char *s = malloc(2 * n + 3);
-	json_t *j;
+/* A growing text buffer; a failed growth is remembered and reported once
+ * the rendering is over. */
+typedef struct {
+	char *p;
+	size_t len, cap;
+	bool oom;
+} sbuf_t;
 
-	if (!s)
+static char *room(sbuf_t *b, size_t n)
+{
+	if (b->oom)
 		return NULL;
-	s[0] = '0', s[1] = 'x';
-	hex_encode(s + 2, b, n);
-	j = json_string(s);
-	free(s);
-	return j;
+	if (n > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *np;
+
+		while (cap - b->len < n)
+			cap *= 2;
+		if (!(np = realloc(b->p, cap))) {
+			b->oom = true;
+			return NULL;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	return b->p + b->len;
 }
 
-static json_t *addr_json(const addr_t *a)
+static void put_mem(sbuf_t *b, const char *s, size_t n)
+{
+	char *d = room(b, n);
+
+	if (d) {
+		memcpy(d, s, n);
+		b->len += n;
+	}
+}
+
+static void put_lit(sbuf_t *b, const char *s)
+{
+	put_mem(b, s, strlen(s));
+}
+
+static void put_i64(sbuf_t *b, int64_t v)
+{
+	char t[24];
+
+	put_mem(b, t, (size_t)snprintf(t, sizeof t, "%" PRId64, v));
+}
+
+/* A JSON string as jansson writes it: quote, backslash and control
+ * characters escaped, everything else (UTF-8 included) as it is. */
+static void put_str(sbuf_t *b, const char *s)
+{
+	put_mem(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char e[8];
+
+		if (c == '"' || c == '\\') {
+			e[0] = '\\';
+			e[1] = (char)c;
+			put_mem(b, e, 2);
+		} else if (c < 0x20) {
+			const char *esc = c == '\b' ? "\\b" : c == '\f' ? "\\f" :
+					     c == '\n' ? "\\n" : c == '\r' ? "\\r" :
+					     c == '\t' ? "\\t" : NULL;
+
+			if (esc)
+				put_mem(b, esc, 2);
+			else
+				put_mem(b, e, (size_t)snprintf(e, sizeof e, "\\u%04X", c));
+		} else {
+			put_mem(b, (const char *)&c, 1);
+		}
+	}
+	put_mem(b, "\"", 1);
+}
+
+static void put_hex(sbuf_t *b, const uint8_t *v, size_t n)
+{
+	char *d = room(b, 2 * n + 4);
+
+	if (!d)
+		return;
+	memcpy(d, "\"0x", 3);
+	hex_encode(d + 3, v, n);
+	d[2 * n + 3] = '"';
+	b->len += 2 * n + 4;
+}
+
+static void put_addr(sbuf_t *b, const addr_t *a)
 {
 	char t[ADDR_TEXT_LEN];
 
 	addr_to_checksum(a, t);
-	return json_string(t);
+	put_str(b, t);
 }
 
-static json_t *u256_json(const u256_t *v)
+static void put_u256(sbuf_t *b, const u256_t *v)
 {
 	char t[U256_DEC_MAX];
 
 	u256_to_dec(v, t, sizeof t);
-	return json_string(t);
+	put_str(b, t);
 }
 
-/* Adds v under k; false (and frees nothing more) when v is NULL. */
-static bool put(json_t *o, const char *k, json_t *v)
+/* st as one line of JSON with its newline, appended to b. */
+static kerr_t render(sbuf_t *b, const state_t *st)
 {
-	return v && json_object_set_new(o, k, v) == 0;
-}
-
-static json_t *to_json(const state_t *st)
-{
-	json_t *root = json_object(), *txs = json_array(), *cds = json_array();
-	bool ok = root && txs && cds;
 	size_t i;
 
-	ok = ok && put(root, "version", json_integer(STATE_VERSION)) &&
-	     put(root, "chain_id", json_integer((json_int_t)st->chain_id)) &&
-	     put(root, "signer", addr_json(&st->signer));
-	for (i = 0; ok && i < st->ntxs; i++) {
+	put_lit(b, "{\"version\":");
+	put_i64(b, STATE_VERSION);
+	put_lit(b, ",\"chain_id\":");
+	put_i64(b, (int64_t)st->chain_id);
+	put_lit(b, ",\"signer\":");
+	put_addr(b, &st->signer);
+	put_lit(b, ",\"txs\":[");
+	for (i = 0; i < st->ntxs; i++) {
 		const state_tx_t *t = &st->txs[i];
-		json_t *o = json_object();
 
-		ok = o && json_array_append_new(txs, o) == 0 &&
-		     put(o, "action", json_string(t->action)) &&
-		     put(o, "trigger", json_string(t->trigger)) &&
-		     (!t->has_account || put(o, "account", addr_json(&t->account))) &&
-		     put(o, "nonce", json_integer((json_int_t)t->nonce)) &&
-		     put(o, "hash", hex_json(t->hash, 32)) &&
-		     put(o, "raw", hex_json(t->raw, t->raw_len)) &&
-		     put(o, "max_fee", u256_json(&t->max_fee)) &&
-		     put(o, "priority_fee", u256_json(&t->priority_fee)) &&
-		     put(o, "sent_ms", json_integer(t->sent_ms)) &&
-		     put(o, "trip_ms", json_integer(t->trip_ms));
+		put_lit(b, i ? ",{\"action\":" : "{\"action\":");
+		put_str(b, t->action);
+		put_lit(b, ",\"trigger\":");
+		put_str(b, t->trigger);
+		if (t->has_account) {
+			put_lit(b, ",\"account\":");
+			put_addr(b, &t->account);
+		}
+		put_lit(b, ",\"nonce\":");
+		put_i64(b, (int64_t)t->nonce);
+		put_lit(b, ",\"hash\":");
+		put_hex(b, t->hash, 32);
+		put_lit(b, ",\"raw\":");
+		put_hex(b, t->raw, t->raw_len);
+		put_lit(b, ",\"max_fee\":");
+		put_u256(b, &t->max_fee);
+		put_lit(b, ",\"priority_fee\":");
+		put_u256(b, &t->priority_fee);
+		put_lit(b, ",\"sent_ms\":");
+		put_i64(b, t->sent_ms);
+		put_lit(b, ",\"trip_ms\":");
+		put_i64(b, t->trip_ms);
+		put_lit(b, "}");
 	}
-	for (i = 0; ok && i < st->ncooldowns; i++) {
-		json_t *o = json_object();
-
-		ok = o && json_array_append_new(cds, o) == 0 &&
-		     put(o, "trigger", json_string(st->cooldowns[i].trigger)) &&
-		     put(o, "last_trip_ms", json_integer(st->cooldowns[i].last_trip_ms));
+	put_lit(b, "],\"cooldowns\":[");
+	for (i = 0; i < st->ncooldowns; i++) {
+		put_lit(b, i ? ",{\"trigger\":" : "{\"trigger\":");
+		put_str(b, st->cooldowns[i].trigger);
+		put_lit(b, ",\"last_trip_ms\":");
+		put_i64(b, st->cooldowns[i].last_trip_ms);
+		put_lit(b, "}");
 	}
-	if (ok) {
-		ok = json_object_set(root, "txs", txs) == 0 &&
-		     json_object_set(root, "cooldowns", cds) == 0;
-	}
-	json_decref(txs);
-	json_decref(cds);
-	if (!ok) {
-		json_decref(root);
-		return NULL;
-	}
-	return root;
+	put_lit(b, "]}\n");
+	return b->oom ? KERR_NOMEM : KERR_OK;
 }
 
 static kerr_t write_all(int fd, const char *p, size_t n)
@@ -228,11 +305,10 @@ static kerr_t sync_dir(const char *path)
 	return e == 0 ? KERR_OK : KERR_IO;
 }
 
-kerr_t state_save(const state_t *st, const char *path)
+/* text[0..n) becomes path's whole content, atomically (state.h). */
+static kerr_t rewrite(const char *path, const char *text, size_t n)
 {
 	char tmp[PATH_MAX];
-	json_t *root;
-	char *text;
 	int fd, saved;
 	kerr_t err;
 
@@ -240,23 +316,11 @@ kerr_t state_save(const state_t *st, const char *path)
 		errno = ENAMETOOLONG;
 		return KERR_IO;
 	}
-	root = to_json(st);
-	if (!root)
-		return KERR_NOMEM;
-	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (!text)
-		return KERR_NOMEM;
 	/* 0600: the file holds signed transactions, nobody else's business. */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		free(text);
+	if (fd < 0)
 		return KERR_IO;
-	}
-	err = write_all(fd, text, strlen(text));
-	if (err == KERR_OK)
-		err = write_all(fd, "\n", 1);
-	free(text);
+	err = write_all(fd, text, n);
 	if (err == KERR_OK && fsync(fd) != 0)
 		err = KERR_IO;
 	saved = errno;
@@ -274,6 +338,98 @@ kerr_t state_save(const state_t *st, const char *path)
 		return err;
 	}
 	return sync_dir(path);
+}
+
+kerr_t state_save(const state_t *st, const char *path)
+{
+	sbuf_t b = { 0 };
+	kerr_t err = render(&b, st);
+
+	if (err == KERR_OK)
+		err = rewrite(path, b.p, b.len);
+	free(b.p);
+	return err;
+}
+
+struct state_log {
+	char *path;
+	int fd;         /* open for appending, or -1: the next save rewrites */
+	size_t size;    /* of the file behind fd */
+	sbuf_t b;       /* kept between saves */
+};
+
+kerr_t state_log_new(const char *path, state_log_t **out)
+{
+	state_log_t *lg;
+
+	if (!out)
+		return KERR_ARG;
+	*out = NULL;
+	if (!path || !*path)
+		return KERR_ARG;
+	if (!(lg = calloc(1, sizeof *lg)))
+		return KERR_NOMEM;
+	if (!(lg->path = strdup(path))) {
+		free(lg);
+		return KERR_NOMEM;
+	}
+	lg->fd = -1;
+	*out = lg;
+	return KERR_OK;
+}
+
+static void log_drop_fd(state_log_t *lg)
+{
+	if (lg->fd >= 0)
+		close(lg->fd);
+	lg->fd = -1;
+}
+
+kerr_t state_log_save(state_log_t *lg, const state_t *st)
+{
+	size_t bound;
+	kerr_t err;
+	int saved;
+
+	lg->b.len = 0;
+	lg->b.oom = false;
+	if ((err = render(&lg->b, st)))
+		return err;
+	bound = 4 * lg->b.len > STATE_LOG_COMPACT ? 4 * lg->b.len : STATE_LOG_COMPACT;
+	if (lg->fd >= 0 && lg->b.len <= bound - lg->size) {
+		/* One write: a crash leaves at worst a cut-off last line. */
+		err = write_all(lg->fd, lg->b.p, lg->b.len);
+		if (err == KERR_OK && fdatasync(lg->fd) != 0)
+			err = KERR_IO;
+		if (err == KERR_OK) {
+			lg->size += lg->b.len;
+			return KERR_OK;
+		}
+		/* Never append behind a line that may be cut off: the next
+		 * save rewrites the file. */
+		saved = errno;
+		log_drop_fd(lg);
+		errno = saved;
+		return err;
+	}
+	log_drop_fd(lg);
+	if ((err = rewrite(lg->path, lg->b.p, lg->b.len)))
+		return err;
+	/* The state is safe now; failing to reopen only means the next
+	 * save rewrites again. */
+	lg->fd = open(lg->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	lg->size = lg->b.len;
+	return KERR_OK;
+}
+
+void state_log_free(state_log_t *lg)
+{
+	if (!lg)
+		return;
+	log_drop_fd(lg);
+	free(lg->b.p);
+	free(lg->path);
+	free(lg);
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -509,11 +665,51 @@ static kerr_t from_json(why_t *w, json_t *root, state_t *st, uint64_t chain_id,
 	return KERR_OK;
 }
 
+/*
+ * The last JSON value of buf[0..n): the state (state.h).  Every value
+ * before it must parse; a last one that does not, and has no newline
+ * after its start, is an append a crash cut short and is passed over.
+ * NULL with *err set (KERR_JSON, with the line in the message) otherwise.
+ */
+static json_t *last_object(why_t *w, const char *buf, size_t n, kerr_t *err)
+{
+	json_t *last = NULL;
+	size_t off = 0;
+
+	for (;;) {
+		json_error_t jerr;
+		json_t *v;
+
+		while (off < n && buf[off] && strchr(" \t\r\n", buf[off]))
+			off++;
+		if (off == n)
+			break;
+		/* Duplicate keys would let two readers see different files. */
+		v = json_loadb(buf + off, n - off,
+			       JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &jerr);
+		if (!v) {
+			if (last && !memchr(buf + off, '\n', n - off))
+				break;
+			json_decref(last);
+			bad(w, "line %d: %s", jerr.line, jerr.text);
+			*err = KERR_JSON;
+			return NULL;
+		}
+		json_decref(last);
+		last = v;
+		off += jerr.position;
+	}
+	if (!last) {
+		bad(w, "no JSON object");
+		*err = KERR_JSON;
+	}
+	return last;
+}
+
 kerr_t state_load(state_t *st, const char *path, uint64_t chain_id,
 		  const addr_t *signer, char *why, size_t why_cap)
 {
 	why_t w = { why, why_cap };
-	json_error_t jerr;
 	struct stat sb;
 	json_t *root;
 	char *buf;
@@ -553,13 +749,10 @@ kerr_t state_load(state_t *st, const char *path, uint64_t chain_id,
 		free(buf);
 		return KERR_IO;
 	}
-	/* Duplicate keys would let two readers see different files. */
-	root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr);
+	root = last_object(&w, buf, n, &err);
 	free(buf);
-	if (!root) {
-		bad(&w, "line %d: %s", jerr.line, jerr.text);
-		return KERR_JSON;
-	}
+	if (!root)
+		return err;
 	err = from_json(&w, root, st, chain_id, signer);
 	json_decref(root);
 	return err;

@@ -10,11 +10,25 @@
  * revert and cost gas).  So every change is written before keeper acts on
  * it, and on start keeper resumes tracking what the file lists.
  *
- * Writing is atomic: the whole state goes to FILE.tmp, which is fsync'ed
- * and renamed over FILE, and the directory is fsync'ed, so a crash at any
- * instant leaves either the old or the new file, never a torn one.
+ * Two ways of writing, both leaving after a crash at any instant either
+ * the old state or the new one, never a mix:
+ *  - state_save() rewrites the file: the whole state goes to FILE.tmp,
+ *    which is fsync'ed and renamed over FILE, and the directory is
+ *    fsync'ed;
+ *  - a state_log_t (the running tracker's, whose saves sit between a trip
+ *    and its broadcast) appends the whole state as one more line to the
+ *    open file and fdatasync()s it: one write and one sync instead of
+ *    open, write, fsync, rename and a directory fsync, about a tenth of
+ *    the time.  The last complete line is the state.  An append cut short
+ *    by a crash is a last line without its newline that does not parse,
+ *    and state_load() ignores it (nothing was acted on before the sync
+ *    returned).  The log's first save in a process, every save after a
+ *    failed one, and a save that would grow the file past
+ *    STATE_LOG_COMPACT (or four times the state) rewrite it as
+ *    state_save() does, so the file holds one line again.
  *
- * The file is JSON (one object, written by state_save()):
+ * The file is JSON: one object per line, the last one being the state
+ * (state_save() writes exactly one):
  *   {"version":1,"chain_id":1,"signer":"0x…",
  *    "txs":[{"action":"pause-vault","trigger":"usdc-depeg","account":"0x…",
  *            "nonce":7,"hash":"0x…","raw":"0x…","max_fee":"123","priority_fee":"4",
@@ -22,9 +36,12 @@
  *    "cooldowns":[{"trigger":"usdc-depeg","last_trip_ms":1700000000000}]}
  * Fees are decimal wei strings (they exceed JSON's safe integers);
  * "account" is present for per-account actions (liquidations) only.
- * state_load() checks every field, type and limit and refuses the whole
- * file on the first problem, naming it: a state keeper cannot trust is a
- * state it must not act on (the operator decides, with the message).
+ * state_load() checks every field, type and limit of the last object and
+ * refuses the whole file on the first problem, naming it (the objects
+ * before it must still be well-formed JSON): a state keeper cannot trust
+ * is a state it must not act on (the operator decides, with the message).
+ * The writer renders the JSON itself, into a buffer it keeps, so that a
+ * save allocates nothing once warm.
  */
 #ifndef KEEPER_STATE_H
 #define KEEPER_STATE_H
@@ -42,6 +59,7 @@
 #define STATE_MAX_COOLDOWNS CONFIG_MAX_TRIGGERS
 #define STATE_RAW_MAX 4096          /* bytes of one raw signed transaction */
 #define STATE_FILE_MAX ((size_t)16 << 20)
+#define STATE_LOG_COMPACT ((size_t)1 << 20) /* bytes a log may grow to */
 
 /* One sent transaction not yet resolved (mined, replaced for good, or
  * stopped by its guard). */
@@ -101,10 +119,30 @@ bool state_get_cooldown(const state_t *st, const char *trigger, int64_t *out);
  */
 kerr_t state_save(const state_t *st, const char *path);
 
+/* A state file kept open for appending (see above). */
+typedef struct state_log state_log_t;
+
 /*
- * Read path into *st.  A missing file is KERR_NOT_FOUND (a first start:
- * the caller begins with state_init()).  Otherwise KERR_IO, KERR_TOO_LONG
- * (over STATE_FILE_MAX), KERR_JSON (not JSON), or KERR_STATE_INVALID with
+ * A log on path (copied).  No I/O yet: the first state_log_save()
+ * rewrites the file.  KERR_ARG, KERR_NOMEM.
+ */
+kerr_t state_log_new(const char *path, state_log_t **out);
+
+/*
+ * Save st through lg: appended and fdatasync'ed, or the file rewritten
+ * as by state_save() (see above).  KERR_IO with errno set, KERR_NOMEM;
+ * the previous state stays the file's state on any failure.
+ */
+kerr_t state_log_save(state_log_t *lg, const state_t *st);
+
+/* Close the file and free lg.  NULL is ignored. */
+void state_log_free(state_log_t *lg);
+
+/*
+ * Read path (its last complete object, see above) into *st.  A missing
+ * file is KERR_NOT_FOUND (a first start: the caller begins with
+ * state_init()).  Otherwise KERR_IO, KERR_TOO_LONG (over STATE_FILE_MAX),
+ * KERR_JSON (not JSON, or empty), or KERR_STATE_INVALID with
  * a message in why[0..why_cap) naming the member ("txs[2].raw: not 0x
  * hex"); a file for another chain or signer is KERR_STATE_INVALID too.
  * chain_id and signer are what the running keeper expects.

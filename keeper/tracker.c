@@ -122,6 +122,7 @@ struct tracker {
 	rpc_clock_fn clock;
 	void *clock_ctx;
 	char *state_path;
+	state_log_t *slog;      /* appends to state_path (state.h) */
 	tracker_outcome_fn on_outcome;
 	void *arg;
 	tracker_opts_t o;
@@ -289,7 +290,7 @@ static kerr_t save(tracker_t *t)
 
 	if (!t->state_path)
 		return KERR_OK;
-	if ((err = state_save(t->st, t->state_path)) != KERR_OK) {
+	if ((err = state_log_save(t->slog, t->st)) != KERR_OK) {
 		t->s.state_errors++;
 		log_error(MOD, "state file %s not written: %s", t->state_path,
 			  kerr_str(err));
@@ -1672,8 +1673,11 @@ kerr_t tracker_new(tracker_t **out, const config_keeper_t *cfg,
 	t->e = calloc(TRACKER_MAX_TXS, sizeof *t->e);
 	t->ps = calloc(cfg->nactions ? cfg->nactions : 1, sizeof *t->ps);
 	t->st = calloc(1, sizeof *t->st);
-	if (state_path && sends)
-		t->state_path = strdup(state_path);
+	if (state_path && sends && (t->state_path = strdup(state_path)) &&
+	    state_log_new(state_path, &t->slog) != KERR_OK) {
+		free(t->state_path);
+		t->state_path = NULL;
+	}
 	if (!t->e || !t->ps || !t->st || (state_path && sends && !t->state_path)) {
 		tracker_free(t);
 		return KERR_NOMEM;
@@ -1756,6 +1760,7 @@ void tracker_free(tracker_t *t)
 	free(t->e);
 	free(t->ps);
 	free(t->st);
+	state_log_free(t->slog);
 	free(t->state_path);
 	free(t);
 }

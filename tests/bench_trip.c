@@ -6,13 +6,16 @@
  * keeper's own path: live's event sink (the engine sees the event too),
  * det_mempool (a selector trigger, which judges at once: a `simulate`
  * trigger would add the node's round trip), the trip line, the tracker
- * (quote, presigned bytes or a signature, the state file written and
- * fsync'ed, the broadcast), rpc, rpc_http, http and curl, on the loop.
+ * (quote, presigned bytes or a signature, the state file appended and
+ * fdatasync'ed, the broadcast), rpc, rpc_http, http and curl, on the loop.
  *
  * The endpoint is a plain HTTP/1.1 JSON-RPC server in a thread of this
  * program, a fake chain that mines every transaction at once: nonces,
  * balances, receipts, a false paused() and fee history, so that the
- * tracker runs as it does against a node.  "Written" is when the send()
+ * tracker runs as it does against a node.  It writes each answer with one
+ * write() on a TCP_NODELAY socket, as nodes do: written as head and body
+ * without it, each answer used to wait for keeper's delayed ACK (40 ms;
+ * keeper/http.c, rule 5, has the story).  "Written" is when the send()
  * carrying the eth_sendRawTransaction request returns: this program
  * defines send() (libcurl calls it through the PLT, as bench_util.h's
  * malloc) and stamps the clock there.  After each trip the broadcast's
@@ -27,20 +30,21 @@
  *               p50 <= 1.3 x bare signing + 15 us;
  *   bare signing: signer_sign_tx() of the same transaction, same run;
  *   presigned with the state file on disk (the build directory), fewer
- *   trips, for information: the tracker fsyncs the file (and its
- *   directory) before every broadcast, so this is the disk's fsync time.
+ *   trips, for information: the tracker fdatasyncs the file before every
+ *   broadcast, so this is the disk's sync time.
  * The timed runs keep the state file on tmpfs (/dev/shm), where fsync
  * costs nothing, so that they measure keeper and not the disk.  Log lines
  * are formatted and written as in `keeper run` at level info, to
  * /dev/null (BENCH_TRIP_LOG=FILE keeps them).  The driver runs on a loop
- * timer re-armed every BENCH_TRIP_DRIVE_US (default 0) and waits
+ * timer re-armed every BENCH_TRIP_DRIVE_US (default 50) and waits
  * BENCH_TRIP_GAP_US (default 0) between trips: knobs for looking into a
- * run that stalls (a run whose request gets no answer for 30 s stops, and
- * its completed trips are still reported).
+ * run that stalls (a run whose trip does not complete within 30 s stops,
+ * and its completed trips are still reported).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -108,6 +112,7 @@ ssize_t send(int fd, const void *buf, size_t n, int flags)
 #define RING 64
 
 static int sink_fd = -1, sink_port;
+static char sink_out[SINK_BUF];            /* one answer, head and body */
 static atomic_int sink_quit;
 /* requests answered, connections accepted, bytes waiting unanswered */
 static atomic_ulong sink_answered, sink_accepted, sink_waiting;
@@ -228,7 +233,6 @@ static void serve(conn_t *c)
 {
 	for (;;) {
 		const char *end = find(c->buf, c->len, "\r\n\r\n", 4), *cl;
-		char head[160];
 		size_t hlen, blen = 0, total;
 		json_t *req, *rep;
 		char *body;
@@ -256,10 +260,17 @@ static void serve(conn_t *c)
 			rep = answer(req ? req : json_object());
 		}
 		body = json_dumps(rep, JSON_COMPACT);
-		snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-			 "Content-Length: %zu\r\n\r\n", strlen(body));
-		write_all(c->fd, head, strlen(head));
-		write_all(c->fd, body, strlen(body));
+		if (body) {
+			size_t bl = strlen(body);
+			int hl = snprintf(sink_out, sizeof sink_out, "HTTP/1.1 200 OK\r\n"
+					  "Content-Type: application/json\r\n"
+					  "Content-Length: %zu\r\n\r\n", bl);
+
+			if (hl > 0 && (size_t)hl + bl <= sizeof sink_out) {
+				memcpy(sink_out + hl, body, bl);
+				write_all(c->fd, sink_out, (size_t)hl + bl);
+			}
+		}
 		free(body);
 		json_decref(rep);
 		json_decref(req);
@@ -293,9 +304,11 @@ static void *sink_main(void *arg)
 		if (poll(pf, (nfds_t)n, 50) <= 0)
 			continue;
 		if (pf[0].revents & POLLIN) {
-			int fd = accept(sink_fd, NULL, NULL);
+			int fd = accept(sink_fd, NULL, NULL), one = 1;
 
 			atomic_fetch_add(&sink_accepted, 1);
+			if (fd >= 0)
+				setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 			for (int i = 0; fd >= 0 && i < SINK_CONNS; i++)
 				if (conns[i].fd < 0) {
 					conns[i].fd = fd;
@@ -372,13 +385,13 @@ typedef struct {
 	double t0;
 	uint64_t head;
 	uint64_t fast;             /* trips sent on the presigned path */
-	int64_t deadline_ms;
+	int64_t deadline_ms;       /* moved on by every completed trip */
 	bool failed;
 	bool gap_done;
 	char frame[2048];
 } drv_t;
 
-static int64_t gap_us, drive_us;
+static int64_t gap_us, drive_us = 50;
 
 static void feed(drv_t *d, size_t len)
 {
@@ -491,10 +504,11 @@ static void drive(loop_t *loop, void *arg)
 			live_stop(d->lv);
 			return;
 		}
+		d->deadline_ms = loop_now_ms(loop) + 30000;
 		d->phase = D_READY;
 		break;
 	}
-	loop_timer_arm_us(&d->t, 50);
+	loop_timer_arm_us(&d->t, drive_us);
 }
 
 /* ---- one run ------------------------------------------------------------ */
@@ -684,7 +698,7 @@ int main(void)
 	       TRIPS);
 	if (disk.ok)
 		printf("  %-44s p50 %7.2f us  p99 %7.2f us   (%d trips, %s; information)\n",
-		       "presigned, state file on disk (fsync)", disk.p50, disk.p99, DISK_TRIPS, cwd);
+		       "presigned, state file on disk (fdatasync)", disk.p50, disk.p99, DISK_TRIPS, cwd);
 	else
 		printf("  presigned with the state file on disk: did not complete\n");
 	if (pre.p50 > 15 || sig.p50 > sig_target || pre.fast != TRIPS)

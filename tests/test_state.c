@@ -1,9 +1,12 @@
 /*
  * test_state: the state file.  Round trips (every field, with and without
  * a liquidation account), replacement and removal rules, each kind of
- * broken file refused with a message naming the member, and atomicity:
- * a writer SIGKILLed at random instants never leaves a file that does not
- * load as one of the versions it wrote.
+ * broken file refused with a message naming the member, the appending
+ * writer (state_log_t: one line per save, the last complete line wins, a
+ * cut-off last line is passed over, a line after it is not, compaction
+ * back to one line), and atomicity: a writer SIGKILLed at random instants,
+ * rewriting or appending, never leaves a file that does not load as one
+ * of the versions it wrote.
  */
 #include <errno.h>
 #include <signal.h>
@@ -293,11 +296,144 @@ static void test_bad_files(void)
 	free(out);
 }
 
-/* A writer killed at random instants: every file left behind loads, and
- * is one of the versions the writer saved (its nonce count says which). */
-static void test_kill_atomic(void)
+static int count_lines(const char *text)
 {
-	int round, loaded = 0, kills = 0;
+	int n = 0;
+
+	for (; text && *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
+static void append_text(const char *p, const char *text)
+{
+	FILE *f = fopen(p, "ab");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* The appending writer: what it leaves, and what state_load() makes of it. */
+static void test_log(void)
+{
+	state_t *st = new_state(), *out = new_state();
+	state_log_t *lg = NULL;
+	state_tx_t t;
+	char why[256], *text, *one_line;
+	struct stat sb;
+	int saves = 0, lines_max = 0;
+	uint64_t n;
+
+	if (!st || !out)
+		return;
+	CHECK_ERR(state_log_new(NULL, &lg), KERR_ARG);
+	CHECK_ERR(state_log_new("", &lg), KERR_ARG);
+	unlink(path);
+	CHECK_OK(state_log_new(path, &lg));
+	CHECK(access(path, F_OK) != 0);   /* no I/O before the first save */
+	/* Each save: one more line; the file loads as the last one. */
+	for (n = 0; n < 5; n++) {
+		fill_tx(&t, "pause-vault", n, 0);
+		CHECK_OK(state_put_tx(st, &t));
+		CHECK_OK(state_set_cooldown(st, "drain-watch", (int64_t)n));
+		CHECK_OK(state_log_save(lg, st));
+		CHECK_OK(state_load(out, path, 31337, &signer_addr, why, sizeof why));
+		CHECK_EQ_INT(out->ntxs, n + 1);
+		text = slurp(path);
+		CHECK_EQ_INT(count_lines(text), n + 1);
+		free(text);
+	}
+	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+	/* A line is what state_save() writes for the same state. */
+	text = slurp(path);
+	CHECK_OK(state_save(st, path));
+	one_line = slurp(path);
+	CHECK(text && one_line && strlen(text) > strlen(one_line) &&
+	      strcmp(text + strlen(text) - strlen(one_line), one_line) == 0);
+	/* The log's fd still points at the replaced file: a rewrite starts
+	 * a new one only when the log itself rewrites.  Put the log's file
+	 * back. */
+	spit(path, text);
+	free(text);
+	/* An append cut short by a crash: passed over. */
+	append_text(path, "{\"version\":1,\"chain_id\":31337,\"sig");
+	CHECK_OK(state_load(out, path, 31337, &signer_addr, why, sizeof why));
+	CHECK_EQ_INT(out->ntxs, 5);
+	/* Not so when a newline follows it: that is a broken file. */
+	append_text(path, "\n");
+	CHECK_ERR(state_load(out, path, 31337, &signer_addr, why, sizeof why), KERR_JSON);
+	/* Nor when it is all there is. */
+	spit(path, "{\"version\":1,\"chain_id\":31337,\"sig");
+	CHECK_ERR(state_load(out, path, 31337, &signer_addr, why, sizeof why), KERR_JSON);
+	/* Only the last line is the state: an old line naming another chain
+	 * does not matter, a last one does. */
+	spit(path, one_line);
+	text = malloc(2 * strlen(one_line) + 1);
+	if (text) {
+		char *at;
+
+		strcpy(text, one_line);
+		strcat(text, one_line);
+		at = strstr(text, "\"chain_id\":31337");
+		memcpy(at, "\"chain_id\":31338", 16);
+		spit(path, text);
+		CHECK_OK(state_load(out, path, 31337, &signer_addr, why, sizeof why));
+		at = strstr(text + strlen(one_line), "\"chain_id\":31337");
+		memcpy(at, "\"chain_id\":31338", 16);
+		spit(path, text);
+		CHECK_ERR(state_load(out, path, 31337, &signer_addr, why, sizeof why),
+			  KERR_STATE_INVALID);
+		free(text);
+	}
+	state_log_free(lg);
+	/* A new log (a restart) rewrites first: the cut-off line is gone. */
+	spit(path, one_line);
+	append_text(path, "{\"version\":1,\"chai");
+	CHECK_OK(state_log_new(path, &lg));
+	CHECK_OK(state_log_save(lg, st));
+	text = slurp(path);
+	CHECK(text && one_line && strcmp(text, one_line) == 0);
+	free(text);
+	/* Compaction: the file never grows past the bound, and the state
+	 * is always the last one saved. */
+	for (n = 5; n < 5 + 3000; n++) {
+		fill_tx(&t, "pause-vault", n % 200, 0x20);
+		if (state_put_tx(st, &t) != KERR_OK)
+			break;
+		if (state_log_save(lg, st) != KERR_OK)
+			break;
+		saves++;
+		if (stat(path, &sb) != 0 || (size_t)sb.st_size > STATE_LOG_COMPACT)
+			break;
+		if (n % 100 == 0) {
+			text = slurp(path);
+			if (count_lines(text) > lines_max)
+				lines_max = count_lines(text);
+			free(text);
+		}
+	}
+	CHECK_EQ_INT(saves, 3000);
+	CHECK_OK(state_load(out, path, 31337, &signer_addr, why, sizeof why));
+	CHECK_EQ_INT(out->ntxs, st->ntxs);
+	printf("    3000 appended saves: file at most %zu bytes, up to %d lines seen\n",
+	       STATE_LOG_COMPACT, lines_max);
+	CHECK(lines_max > 1);
+	state_log_free(lg);
+	state_log_free(NULL);
+	free(one_line);
+	free(st);
+	free(out);
+}
+
+/* A writer killed at random instants: every file left behind loads, and
+ * is one of the versions the writer saved (its nonce count says which).
+ * append: through a state_log_t, whose states grow to 256 transactions so
+ * that it both appends and compacts while being killed. */
+static void kill_rounds(bool append)
+{
+	int round, loaded = 0, kills = 0, torn = 0;
 	state_t *out = new_state();
 	char why[256];
 
@@ -309,12 +445,21 @@ static void test_kill_atomic(void)
 
 		if (pid == 0) {
 			state_t *st = new_state();
+			state_log_t *lg = NULL;
 			state_tx_t t;
 			uint64_t n;
 
+			if (append && state_log_new(path, &lg) != KERR_OK)
+				_exit(3);
 			for (n = 0; st; n++) {
+				if (append && n == STATE_MAX_TXS) {
+					/* start again: version 0 holds nothing */
+					state_init(st, 31337, &signer_addr);
+					n = 0;
+				}
 				fill_tx(&t, "pause-vault", n % STATE_MAX_TXS, 0);
-				if (state_put_tx(st, &t) != KERR_OK || state_save(st, path) != KERR_OK)
+				if (state_put_tx(st, &t) != KERR_OK ||
+				    (append ? state_log_save(lg, st) : state_save(st, path)) != KERR_OK)
 					_exit(3);
 			}
 			_exit(4);
@@ -329,6 +474,13 @@ static void test_kill_atomic(void)
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		kills++;
+		{
+			char *text = slurp(path);
+			size_t len = text ? strlen(text) : 0;
+
+			torn += len && text[len - 1] != '\n';
+			free(text);
+		}
 		{
 			kerr_t err = state_load(out, path, 31337, &signer_addr, why, sizeof why);
 
@@ -347,10 +499,17 @@ static void test_kill_atomic(void)
 			}
 		}
 	}
-	printf("    writer SIGKILLed %d times mid-save: %d files loaded as a complete version\n",
-	       kills, loaded);
+	printf("    %s writer SIGKILLed %d times mid-save: %d files loaded as a complete "
+	       "version (%d ended in a cut-off line)\n", append ? "appending" : "rewriting",
+	       kills, loaded, torn);
 	CHECK_EQ_INT(loaded, kills);
 	free(out);
+}
+
+static void test_kill_atomic(void)
+{
+	kill_rounds(false);
+	kill_rounds(true);
 }
 
 int main(void)
@@ -365,6 +524,7 @@ int main(void)
 	RUN(test_round_trip);
 	RUN(test_put_drop);
 	RUN(test_bad_files);
+	RUN(test_log);
 	RUN(test_kill_atomic);
 	{
 		char cmd[128];
