@@ -153,6 +153,38 @@ static bool parse_drain(const char *s, uint32_t *ms)
 	return true;
 }
 
+/*
+ * Settings this version accepts but cannot honour when sending: a
+ * `private` gas strategy (keeper/relay is not joined to the tracker yet, so
+ * its bids would go to the public mempool -- the very exposure the operator
+ * chose `private` to avoid) and an action's `notify` webhook.  Sending
+ * anyway would betray the config, so run refuses it (exit 2), naming each;
+ * --dry-run sends nothing and runs.
+ */
+static int refuse_unjoined(const char *path, const config_keeper_t *cfg)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < cfg->nactions; i++) {
+		const config_action_t *a = &cfg->actions[i];
+
+		if (a->gas && a->gas->strategy == CONFIG_GAS_PRIVATE) {
+			fprintf(stderr, "%s:%d: action \"%s\": gas \"%s\" is a private relay "
+				"strategy, which run cannot submit yet (it would broadcast "
+				"publicly); use another strategy or --dry-run\n",
+				path, a->line, a->name, a->gas->name);
+			bad = 1;
+		}
+		if (a->notify) {
+			fprintf(stderr, "%s:%d: action \"%s\": notify webhooks are not sent "
+				"by run yet; remove notify or use --dry-run\n",
+				path, a->line, a->name);
+			bad = 1;
+		}
+	}
+	return bad ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+}
+
 static const struct option run_longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "dry-run", no_argument, NULL, 'n' },
@@ -327,6 +359,8 @@ int cmd_run(int argc, char **argv)
 		status = CLI_EXIT_USAGE;
 		goto done;
 	}
+	if (!dry && (status = refuse_unjoined(cfg_path, cfg)) != CLI_EXIT_OK)
+		goto done;
 	if (cfg->signer.kind != CONFIG_SIGNER_NONE &&
 	    (status = load_signer(cfg_path, cfg, &signer)) != CLI_EXIT_OK)
 		goto done;

@@ -396,7 +396,9 @@ kerr_t state_log_save(state_log_t *lg, const state_t *st)
 	if ((err = render(&lg->b, st)))
 		return err;
 	bound = 4 * lg->b.len > STATE_LOG_COMPACT ? 4 * lg->b.len : STATE_LOG_COMPACT;
-	if (lg->fd >= 0 && lg->b.len <= bound - lg->size) {
+	/* lg->size can exceed a bound that shrank with the state: compare
+	 * without the subtraction wrapping. */
+	if (lg->fd >= 0 && lg->size <= bound && lg->b.len <= bound - lg->size) {
 		/* One write: a crash leaves at worst a cut-off last line. */
 		err = write_all(lg->fd, lg->b.p, lg->b.len);
 		if (err == KERR_OK && fdatasync(lg->fd) != 0)

@@ -682,8 +682,7 @@ static void bcast_cb(void *arg, const rpc_broadcast_t *b)
 		else
 			log_debug(MOD, "re-broadcast of %s nonce %" PRIu64 ": %s", e->a->name,
 				  e->nonce, node_said(b) ? rpc_error_kind_name(b->kind) : kerr_str(b->err));
-		if (e->phase == P_PENDING && b->accepted)
-				break;
+		break;
 	}
 }
 
@@ -1144,10 +1143,22 @@ static void round_start(tracker_t *t)
 			nv = nversions(e);
 		e->q_phase = e->phase;
 		e->q_nv = nv;
-		for (unsigned v = 0; v < nv; v++) {
+		for (unsigned v = 0; v < nv; v++)
 			memcpy(e->q_hash[v], e->vers[(e->nvers - 1 - v) % TRACKER_VERSIONS], 32);
-			q[n++] = (rpc_req_t){ .kind = RPC_REQ_GET_RECEIPT, .hash = e->q_hash[v] };
+		/* Refused replacements enter the ring too: when it is full, the
+		 * version a node accepted may have left it, and a receipt never
+		 * asked for reads as "nonce used elsewhere" (a second send).  So
+		 * the accepted one always takes the oldest slot. */
+		if (nv == TRACKER_VERSIONS) {
+			bool asked = false;
+
+			for (unsigned v = 0; v < nv; v++)
+				asked = asked || memcmp(e->q_hash[v], e->hash, 32) == 0;
+			if (!asked)
+				memcpy(e->q_hash[nv - 1], e->hash, 32);
 		}
+		for (unsigned v = 0; v < nv; v++)
+			q[n++] = (rpc_req_t){ .kind = RPC_REQ_GET_RECEIPT, .hash = e->q_hash[v] };
 		e->q_guard = e->a->has_guard && e->phase != P_WATCH;
 		if (e->q_guard) {
 			action_guard_calldata(e->a, sel);
@@ -1496,8 +1507,9 @@ kerr_t tracker_trip(tracker_t *t, const config_trigger_t *trig,
 	p = &t->ps[e->ai];
 	if (p->valid && nonce_peek(&t->nonce, &n) == KERR_OK && n == p->nonce &&
 	    presign_fits(t, p, a, trip)) {
-		/* The fast path: the bytes are ready. */
-		nonce_take(&t->nonce, &n);
+		/* The fast path: the bytes are ready (the peek just
+		 * succeeded, so the take cannot fail). */
+		(void)nonce_take(&t->nonce, &n);
 		e->nonce = n;
 		e->has_nonce = true;
 		memcpy(e->raw, p->raw, p->len);

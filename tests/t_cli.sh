@@ -23,6 +23,9 @@ expect replay-usage 2 '^keeper: missing EVENTS' "$KEEPER" replay -c etc/guardian
 expect replay-usage-text 2 '^usage: keeper replay -c FILE EVENTS' "$KEEPER" replay -c etc/guardian.cfg
 expect help-replay 0 '--html OUT.html' "$KEEPER" help replay
 expect run-needs-signer 2 'no signer group: run signs and sends' "$KEEPER" run -c etc/backtest.cfg
+expect run-refuses-private 2 'gas "flashbots" is a private relay strategy, which run cannot submit yet' \
+	"$KEEPER" run -c etc/liquidator.cfg
+expect run-refuses-notify 2 'notify webhooks are not sent by run yet' "$KEEPER" run -c etc/liquidator.cfg
 expect unknown-flag 2 'unknown option: --bogus' "$KEEPER" sign --bogus
 expect flag-needs-value 2 '--nonce needs a value' "$KEEPER" sign --nonce
 
