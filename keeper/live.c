@@ -62,6 +62,7 @@ typedef struct {
 	metrics_series_t **rpc_err; /* per chain.rpc endpoint */
 	metrics_series_t *t2w;      /* trip-to-wire seconds */
 	metrics_series_t *nonce;    /* NULL without a signer */
+	metrics_series_t *balance;  /* NULL without a signer */
 	metrics_check_t *c_feed, *c_node, *c_balance, *c_state;
 	uint64_t state_errors;      /* tracker's count at the last collect */
 	int64_t state_bad_until;    /* wall ms: state_file fails until then */
@@ -1117,6 +1118,8 @@ static void live_collect(void *ctx)
 	metrics_set(ms->tx_mined, (double)ts.mined);
 	metrics_set(ms->tx_reverted, (double)ts.reverted);
 	metrics_set(ms->tx_failed, (double)ts.failed);
+	if (ms->balance)
+		metrics_set(ms->balance, ts.has_balance ? ts.balance_wei : NAN);
 	if (ts.low_balance)
 		metrics_check_fail(ms->c_balance, "below gas_limit x max_fee_gwei of the "
 				   "costliest action");
@@ -1246,9 +1249,12 @@ static kerr_t setup_metrics(live_t *lv)
 			return err;
 	}
 	if (lv->opts.signer &&
-	    (err = metrics_gauge_new(ms->m, "keeper_nonce", "The nonce the signer's next "
-				     "transaction gets (NaN until read from the chain)",
-				     &ms->nonce)))
+	    ((err = metrics_gauge_new(ms->m, "keeper_nonce", "The nonce the signer's next "
+				      "transaction gets (NaN until read from the chain)",
+				      &ms->nonce)) ||
+	     (err = metrics_gauge_new(ms->m, "keeper_signer_balance_wei", "The signer's "
+				      "balance at the last head, wei (NaN until read)",
+				      &ms->balance))))
 		return err;
 	if ((err = metrics_check_new(ms->m, "feed", &ms->c_feed)) ||
 	    (err = metrics_check_new(ms->m, "node", &ms->c_node)) ||

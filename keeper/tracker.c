@@ -1281,6 +1281,12 @@ static void balance_check(tracker_t *t)
 
 	if (!t->bal_ok)
 		return;
+	/* For the gauge only: a double holds any balance to 15 digits. */
+	t->s.has_balance = true;
+	t->s.balance_wei = 0;
+	for (int w = 3; w >= 0; w--)
+		t->s.balance_wei = t->s.balance_wei * 18446744073709551616.0 +
+				   (double)t->balance.w[w];
 	if (u256_cmp(&t->balance, &t->need) >= 0) {
 		if (t->s.low_balance)
 			log_info(MOD, "signer balance is enough again");

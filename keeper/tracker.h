@@ -242,6 +242,8 @@ typedef struct {
 	uint64_t state_errors;    /* state file writes that failed */
 	uint64_t resumed;         /* transactions loaded from the state file */
 	bool low_balance;         /* the last balance read was below the need */
+	bool has_balance;         /* a balance has been read */
+	double balance_wei;       /* the last one read, as a double (metrics) */
 	size_t in_flight;         /* transactions not resolved yet */
 } tracker_stats_t;
 

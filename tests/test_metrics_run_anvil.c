@@ -113,6 +113,7 @@ static void test_metrics(void)
 	CHECK_EQ_INT((int)sample("keeper_trip_to_wire_seconds_bucket{le=\"+Inf\"}"), (int)v);
 	CHECK(sample("keeper_trip_to_wire_seconds_bucket{le=\"1\"}") >= 0);
 	CHECK(sample("keeper_nonce") >= 1);
+	CHECK(sample("keeper_signer_balance_wei") > 1e18);   /* anvil's 10000 ETH, less gas */
 	CHECK(sample("keeper_feed_age_seconds{feed=\"eth-usd\"}") >= 0);
 	printf("; nonce %.0f\n", sample("keeper_nonce"));
 	CHECK(strstr(resp, "# TYPE keeper_trip_to_wire_seconds histogram") != NULL);
