@@ -7,6 +7,8 @@
 #ifndef KEEPER_CLI_H
 #define KEEPER_CLI_H
 
+#include <stdint.h>
+
 /* Exit statuses of interface.md. */
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
@@ -34,6 +36,10 @@ int cli_usage_error(const char *command, const char *fmt, ...)
  * CLI_EXIT_USAGE.
  */
 int cli_option_error(const char *command, int c, char **argv);
+
+/* A monotonic clock in ms, for the commands' elapsed-time summaries
+ * (before a loop exists and after it is gone). */
+int64_t cli_mono_ms(void);
 
 /* The usage/help text of a command (NULL: the command list), or NULL when
  * there is no such command. */

@@ -54,7 +54,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "keeper/cli.h"
@@ -357,14 +356,6 @@ static const struct option record_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The summary line: time, totals, then per source what was recorded and
  * what was not. */
 static void print_summary(const recorder_t *r, feeds_t *feeds,
@@ -411,7 +402,7 @@ int cmd_record(int argc, char **argv)
 {
 	const char *cfg_path = NULL, *out_path = NULL, *why;
 	bool append = false;
-	int64_t duration_ms = 0, t0, t_cmd = mono_ms();
+	int64_t duration_ms = 0, t0, t_cmd = cli_mono_ms();
 	config_keeper_t *cfg = NULL;
 	recorder_t rec;
 	feeds_t *feeds = NULL;
@@ -499,7 +490,7 @@ int cmd_record(int argc, char **argv)
 	 * (loading the CA store) takes a noticeable part of a second, and a
 	 * script that gives record S seconds expects it back after S. */
 	loop_timer_init(&dur_t, rec.loop, on_duration, NULL);
-	t0 = mono_ms();
+	t0 = cli_mono_ms();
 	if (duration_ms)
 		loop_timer_arm_ms(&dur_t, duration_ms - (t0 - t_cmd));
 	if ((err = feeds_start(feeds))) {
@@ -537,7 +528,7 @@ int cmd_record(int argc, char **argv)
 	if (close(rec.fd) && !rec.write_errno)
 		rec.write_errno = errno;
 	rec.fd = -1;
-	print_summary(&rec, feeds, node, mono_ms() - t0, why);
+	print_summary(&rec, feeds, node, cli_mono_ms() - t0, why);
 	if (rec.write_errno)
 		fprintf(stderr, "keeper: %s: %s\n", out_path, strerror(rec.write_errno));
 	else if (!err)

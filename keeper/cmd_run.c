@@ -49,7 +49,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "keeper/cli.h"
@@ -192,14 +191,6 @@ static const struct option run_longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void print_summary(const live_t *lv, bool dry, int64_t ms, const char *why)
 {
@@ -427,7 +418,7 @@ int cmd_run(int argc, char **argv)
 			 "sending as %s to %zu rpc endpoints, state file %s", cfg->ntriggers,
 			 cfg->ntriggers - ext, cfg->nfeeds, cfg->nactions, cfg->chain.ws,
 			 from_text, cfg->chain.nrpc, cfg->state_file ? cfg->state_file : "none");
-	t0 = mono_ms();
+	t0 = cli_mono_ms();
 	err = live_run(lv);
 	loop_timer_cancel(&rr.poll);
 
@@ -454,7 +445,7 @@ int cmd_run(int argc, char **argv)
 		else
 			why = sig_got == SIGINT ? "stopped by SIGINT" : "stopped by SIGTERM";
 	}
-	print_summary(lv, dry, mono_ms() - t0, why);
+	print_summary(lv, dry, cli_mono_ms() - t0, why);
 	if (!err)
 		status = CLI_EXIT_OK;
 	live_free(lv);

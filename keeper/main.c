@@ -6,6 +6,7 @@
  * Every command of the interface contract is here.
  */
 #include <getopt.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -249,4 +250,12 @@ int main(int argc, char **argv)
 	if (c)
 		return c->fn(argc - 1, argv + 1);
 	return cli_usage_error(NULL, "unknown command: %s", argv[1]);
+}
+
+int64_t cli_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
