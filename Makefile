@@ -85,6 +85,13 @@ $(BUILD)/tests/test_live_mempool_anvil $(BUILD)/tests/test_live_liq_anvil \
 $(BUILD)/tests/test_metrics_run_anvil: $(BUILD)/tests/feedsrv tests/feedsrv.h $(BUILD)/bin/keeper
 # ... and the signals one (SIGHUP, SIGTERM drain, no key bytes anywhere).
 $(BUILD)/tests/test_signals_anvil: $(BUILD)/bin/keeper
+# ... and the end-to-end scenarios of issue 7 and the kill -9 one of issue 5
+# (some run feedsrv as a price feed, a relay's peer or a failing endpoint).
+$(BUILD)/tests/test_e2e_drain_anvil $(BUILD)/tests/test_e2e_guardians_anvil \
+	$(BUILD)/tests/test_run_crash_anvil: $(BUILD)/bin/keeper
+$(BUILD)/tests/test_e2e_blackthursday_anvil $(BUILD)/tests/test_e2e_faults_anvil \
+	$(BUILD)/tests/test_run_private_anvil: \
+	$(BUILD)/tests/feedsrv tests/feedsrv.h $(BUILD)/bin/keeper
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
