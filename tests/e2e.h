@@ -24,6 +24,7 @@
 #ifndef TESTS_E2E_H
 #define TESTS_E2E_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -304,6 +305,13 @@ static __attribute__((unused)) pid_t keeper_run(const char *cfg, bool dry_run)
 {
 	const char *argv[] = { keeper_bin, "run", "-c", cfg, dry_run ? "--dry-run" : NULL, NULL };
 
+	/* Emptied here, not only by the child after fork: a wait_log() right
+	 * after this call would otherwise still read the previous run's lines
+	 * ("subscriptions answered") and go on before this keeper is ready. */
+	if (truncate(keeper_out, 0) != 0 && errno != ENOENT)
+		return -1;
+	if (truncate(keeper_err, 0) != 0 && errno != ENOENT)
+		return -1;
 	keeper_pid = spawn(argv, keeper_out, keeper_err, true);
 	return keeper_pid;
 }

@@ -21,7 +21,9 @@
  *           back; the trip's nonce is too low, keeper resyncs and re-signs;
  *  nonce ahead: the counter is pushed 2 ahead (the Relayer jam); the
  *           stranded pause() lands after two paused() fillers.
- * In every case exactly one Paused event of the vault answers the trip.
+ * In every case exactly one Paused event of the vault answers the trip;
+ * since pause() of a paused vault reverts, A is unpaused (its storage
+ * written) before each case that pauses it again.
  * anvil is started on a free port and killed at exit, on a fatal signal
  * and on the test's own 150 s alarm.
  */
@@ -119,6 +121,12 @@ static void rpc_field(const char *method, const uint8_t h[32], const char *field
 static void receipt_field(const uint8_t h[32], const char *field, char *out, size_t cap)
 {
 	rpc_field("eth_getTransactionReceipt", h, field, out, cap);
+}
+
+/* Vault A unpaused: paused_ is its storage slot 0. */
+static bool unpause_a(void)
+{
+	return cast(NULL, 0, "rpc anvil_setStorageAt " VAULT_A " 0x0 0x%064d", 0) == 0;
 }
 
 static bool n_ready(void)
@@ -388,6 +396,7 @@ static void test_escalate(void)
 
 	if (!T)
 		return;
+	CHECK(unpause_a());
 	/* automine is off since the crash phase; a fresh head for the market */
 	r0 = st().rounds;
 	CHECK(evm_mine());
@@ -437,6 +446,7 @@ static void test_outbid(void)
 
 	if (!T)
 		return;
+	CHECK(unpause_a());
 	/* the trigger: another account's pending transfer, 3 gwei tip */
 	CHECK(cast(rival, sizeof rival, "send --async --private-key " K1 " --priority-gas-price "
 		   "3000000000 --gas-price 20000000000 " ACCT3 " --value 1") == 0);
@@ -507,6 +517,7 @@ static void test_nonce_behind(void)
 
 	if (!T)
 		return;
+	CHECK(unpause_a());
 	run_until(never, 300);   /* every head of the last test seen */
 	from = block_number();
 	n0 = account_nonce();
@@ -538,6 +549,7 @@ static void test_nonce_ahead(void)
 
 	if (!T)
 		return;
+	CHECK(unpause_a());
 	run_until(never, 300);   /* every head of the last test seen */
 	from = block_number();
 	n0 = account_nonce();

@@ -6,7 +6,12 @@
 // of the vault's ETH and all of any token it holds to any address.  The
 // mempool trigger must see that drain while it is pending, and the
 // guardian's pause() (the action keeper sends) stops it, because every
-// state-changing entry point but pause() is blocked while paused.
+// entry point that moves value is blocked while paused.
+// The constructor's guardian may name more guardians (addGuardian), so
+// that the tests can run two keepers with different keys on one vault;
+// pause() of a paused vault reverts ("already paused"), as OpenZeppelin's
+// Pausable does, so a second guardian's late pause lands as a revert and
+// never as a second Paused event.
 // Nothing here guards real value.
 pragma solidity ^0.8.20;
 
@@ -20,6 +25,7 @@ contract Vault {
     event Deposited(address indexed who, address indexed asset, uint256 amount);
     event Withdrawn(address indexed who, uint256 amount);
     event Paused(address indexed by);
+    event GuardianAdded(address indexed who);
     event EmergencyWithdrawn(address indexed token, address indexed to, uint256 eth, uint256 tokens);
 
     address public immutable guardian;
@@ -28,11 +34,15 @@ contract Vault {
     bool private paused_;
     mapping(address => uint256) public deposits;       // ETH, per depositor
     mapping(address => uint256) public tokenDeposits;  // `token`, per depositor
+    // Who may pause: `guardian` and those it added.  Declared last so that
+    // paused_ stays in storage slot 0, which the tests write to unpause.
+    mapping(address => bool) public isGuardian;
 
     constructor(address guardian_, address token_) payable {
         require(guardian_ != address(0), "guardian");
         guardian = guardian_;
         token = token_;
+        isGuardian[guardian_] = true;
         if (msg.value > 0) {
             deposits[msg.sender] += msg.value;
             emit Deposited(msg.sender, address(0), msg.value);
@@ -49,9 +59,18 @@ contract Vault {
     }
 
     function pause() external {
-        require(msg.sender == guardian, "not guardian");
+        require(isGuardian[msg.sender], "not guardian");
+        require(!paused_, "already paused");
         paused_ = true;
         emit Paused(msg.sender);
+    }
+
+    // Only the constructor's guardian adds guardians; none is ever removed.
+    function addGuardian(address who) external {
+        require(msg.sender == guardian, "not guardian");
+        require(who != address(0), "guardian");
+        isGuardian[who] = true;
+        emit GuardianAdded(who);
     }
 
     function deposit() external payable whenNotPaused {
