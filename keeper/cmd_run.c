@@ -2,9 +2,10 @@
  * cmd_run: `keeper run -c FILE [--dry-run]`, the live keeper: it connects
  * to the node and the price feeds (keeper/live.h), evaluates every
  * trigger, logs each trip as one line and hands it to the tracker
- * (keeper/tracker.h), which signs and sends the action's transaction and
- * follows it, until SIGINT or SIGTERM; then one summary line goes to
- * stdout.
+ * (keeper/tracker.h), which signs and sends the action's transaction (to
+ * chain.rpc, or for a `private` gas strategy through its relay) and
+ * follows it, posting the action's `notify` webhooks on the way, until
+ * SIGINT or SIGTERM; then one summary line goes to stdout.
  *
  * The signer.  Without --dry-run a signer group is required: a keeper
  * that cannot sign guards nothing, and must say so at start rather than
@@ -152,38 +153,6 @@ static bool parse_drain(const char *s, uint32_t *ms)
 	return true;
 }
 
-/*
- * Settings this version accepts but cannot honour when sending: a
- * `private` gas strategy (keeper/relay is not joined to the tracker yet, so
- * its bids would go to the public mempool -- the very exposure the operator
- * chose `private` to avoid) and an action's `notify` webhook.  Sending
- * anyway would betray the config, so run refuses it (exit 2), naming each;
- * --dry-run sends nothing and runs.
- */
-static int refuse_unjoined(const char *path, const config_keeper_t *cfg)
-{
-	int bad = 0;
-
-	for (size_t i = 0; i < cfg->nactions; i++) {
-		const config_action_t *a = &cfg->actions[i];
-
-		if (a->gas && a->gas->strategy == CONFIG_GAS_PRIVATE) {
-			fprintf(stderr, "%s:%d: action \"%s\": gas \"%s\" is a private relay "
-				"strategy, which run cannot submit yet (it would broadcast "
-				"publicly); use another strategy or --dry-run\n",
-				path, a->line, a->name, a->gas->name);
-			bad = 1;
-		}
-		if (a->notify) {
-			fprintf(stderr, "%s:%d: action \"%s\": notify webhooks are not sent "
-				"by run yet; remove notify or use --dry-run\n",
-				path, a->line, a->name);
-			bad = 1;
-		}
-	}
-	return bad ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-}
-
 static const struct option run_longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "dry-run", no_argument, NULL, 'n' },
@@ -204,7 +173,8 @@ static void print_summary(const live_t *lv, bool dry, int64_t ms, const char *wh
 	       "balances %llu read, %llu failed; mempool %llu matched, %llu simulated, "
 	       "%llu unjudged; liquidation %llu scans, %llu errors; actions %llu dry-run, "
 	       "%llu sent, %llu replaced, %llu mined, %llu reverted, %llu stopped by guard, "
-	       "%llu failed, %llu in flight; %s\n",
+	       "%llu failed, %llu in flight; relay %llu accepted, %llu failed; webhooks "
+	       "%llu delivered, %llu failed, %llu dropped; %s\n",
 	       dry ? " --dry-run" : "", (long long)(ms / 1000), (long long)(ms % 1000),
 	       (unsigned long long)e->events, (unsigned long long)e->by_event[EV_PRICE],
 	       (unsigned long long)e->by_event[EV_LOG], (unsigned long long)e->by_event[EV_HEAD],
@@ -218,7 +188,9 @@ static void print_summary(const live_t *lv, bool dry, int64_t ms, const char *wh
 	       (unsigned long long)t->sent, (unsigned long long)t->replaced,
 	       (unsigned long long)t->mined, (unsigned long long)t->reverted,
 	       (unsigned long long)t->guard_stops, (unsigned long long)t->failed,
-	       (unsigned long long)t->in_flight, why);
+	       (unsigned long long)t->in_flight, (unsigned long long)t->relayed,
+	       (unsigned long long)t->relay_errors, (unsigned long long)st.notify.delivered,
+	       (unsigned long long)st.notify.failed, (unsigned long long)st.notify.dropped, why);
 	fflush(stdout);
 }
 
@@ -350,8 +322,6 @@ int cmd_run(int argc, char **argv)
 		status = CLI_EXIT_USAGE;
 		goto done;
 	}
-	if (!dry && (status = refuse_unjoined(cfg_path, cfg)) != CLI_EXIT_OK)
-		goto done;
 	if (cfg->signer.kind != CONFIG_SIGNER_NONE &&
 	    (status = load_signer(cfg_path, cfg, &signer)) != CLI_EXIT_OK)
 		goto done;

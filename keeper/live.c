@@ -32,6 +32,8 @@
 #include "keeper/log.h"
 #include "keeper/metrics.h"
 #include "keeper/node.h"
+#include "keeper/notify.h"
+#include "keeper/relay.h"
 #include "keeper/rpc.h"
 #include "keeper/rpc_http.h"
 #include "keeper/sim.h"
@@ -63,6 +65,8 @@ typedef struct {
 	metrics_series_t *t2w;      /* trip-to-wire seconds */
 	metrics_series_t *nonce;    /* NULL without a signer */
 	metrics_series_t *balance;  /* NULL without a signer */
+	metrics_series_t *relay_ok, *relay_rej, *relay_fail; /* NULL: no relay */
+	metrics_series_t *hook_ok, *hook_fail, *hook_drop;   /* NULL: no notify */
 	metrics_check_t *c_feed, *c_node, *c_balance, *c_state;
 	uint64_t state_errors;      /* tracker's count at the last collect */
 	int64_t state_bad_until;    /* wall ms: state_file fails until then */
@@ -145,6 +149,8 @@ struct live {
 	size_t inflight;
 	size_t nbal_read;       /* wants read at least once */
 	tracker_t *trk;
+	relay_t *relay;         /* the private strategies' relays, or NULL */
+	notify_t *notify;       /* the actions' webhooks, or NULL */
 	volatile sig_atomic_t stopping; /* live_stop() was called */
 	volatile sig_atomic_t abort_;   /* ... and called again */
 	bool draining;          /* the loop runs on for transactions in flight */
@@ -381,8 +387,11 @@ static void act(live_t *lv, size_t trigger, const detect_trip_t *trip, double t0
 		log_warn("run", "trigger %s: stopping, trip not acted on", c->name);
 		return;
 	}
-	/* Queued before the call: the presigned path sends inside it. */
-	if (lv->ms.m && lv->opts.signer && !lv->opts.dry_run)
+	/* Queued before the call: the presigned path sends inside it.  A
+	 * private action's transaction goes to its relay only, never to the
+	 * chain.rpc transport this measures at: nothing to wait for. */
+	if (lv->ms.m && lv->opts.signer && !lv->opts.dry_run &&
+	    (c->action->gas->strategy != CONFIG_GAS_PRIVATE || c->action->gas->also_public))
 		seq = wire_push(lv, trigger, t0);
 	err = tracker_trip(lv->trk, c, trip);
 	if (err == KERR_OK)
@@ -891,7 +900,11 @@ void live_free(live_t *lv)
 	/* rpc_http first: it drops the completions that point at the node,
 	 * the balance wants, the sim, the scans and the tracker. */
 	rpc_http_free(lv->http);
+	/* The tracker forgets its relay submissions, then the relay and the
+	 * webhooks drop what they still hold. */
 	tracker_free(lv->trk);
+	relay_free(lv->relay);
+	notify_free(lv->notify);
 	sim_free(lv->sim);
 	for (size_t i = 0; lv->liq && i < lv->nliq; i++)
 		liq_scan_free(lv->liq[i].scan);
@@ -1140,6 +1153,22 @@ static void live_collect(void *ctx)
 
 		metrics_set(ms->nonce, n && n->synced ? (double)n->next : NAN);
 	}
+	if (lv->relay) {
+		relay_stats_t rs;
+
+		relay_stats(lv->relay, &rs);
+		metrics_set(ms->relay_ok, (double)rs.accepted);
+		metrics_set(ms->relay_rej, (double)rs.rejected);
+		metrics_set(ms->relay_fail, (double)rs.failed);
+	}
+	if (lv->notify) {
+		notify_stats_t nst;
+
+		notify_stats(lv->notify, &nst);
+		metrics_set(ms->hook_ok, (double)nst.delivered);
+		metrics_set(ms->hook_fail, (double)nst.failed);
+		metrics_set(ms->hook_drop, (double)nst.dropped);
+	}
 
 	for (size_t i = 0; i < cfg->chain.nrpc; i++) {
 		rpc_endpoint_stats_t es;
@@ -1181,7 +1210,7 @@ static kerr_t setup_metrics(live_t *lv)
 {
 	const config_keeper_t *cfg = lv->cfg;
 	live_metrics_t *ms = &lv->ms;
-	metrics_family_t *ev, *bad, *rec, *age, *trips, *txs, *rpce;
+	metrics_family_t *ev, *bad, *rec, *age, *trips, *txs, *rpce, *fam;
 	size_t nf = cfg->nfeeds;
 	char idx[24];
 	int port = 0;
@@ -1256,6 +1285,23 @@ static kerr_t setup_metrics(live_t *lv)
 				      "balance at the last head, wei (NaN until read)",
 				      &ms->balance))))
 		return err;
+	if (lv->relay &&
+	    ((err = family1(ms->m, METRICS_COUNTER, "keeper_relay_requests_total",
+			    "Requests to the private relays: accepted, rejected (a JSON-RPC "
+			    "error), failed (transport, HTTP, malformed reply, not started)",
+			    "result", &fam)) ||
+	     (err = series1(fam, "accepted", &ms->relay_ok)) ||
+	     (err = series1(fam, "rejected", &ms->relay_rej)) ||
+	     (err = series1(fam, "failed", &ms->relay_fail))))
+		return err;
+	if (lv->notify &&
+	    ((err = family1(ms->m, METRICS_COUNTER, "keeper_webhooks_total",
+			    "Webhook bodies: delivered (2xx), failed (given up), dropped "
+			    "(pushed out of a full queue)", "result", &fam)) ||
+	     (err = series1(fam, "delivered", &ms->hook_ok)) ||
+	     (err = series1(fam, "failed", &ms->hook_fail)) ||
+	     (err = series1(fam, "dropped", &ms->hook_drop))))
+		return err;
 	if ((err = metrics_check_new(ms->m, "feed", &ms->c_feed)) ||
 	    (err = metrics_check_new(ms->m, "node", &ms->c_node)) ||
 	    (err = metrics_check_new(ms->m, "signer_balance", &ms->c_balance)) ||
@@ -1269,6 +1315,32 @@ static kerr_t setup_metrics(live_t *lv)
 	}
 	log_info("run", "metrics on %s (port %d): GET /metrics, GET /healthz",
 		 cfg->metrics_listen, port);
+	return KERR_OK;
+}
+
+/* The relay client of the private gas strategies and the webhook queue,
+ * when the config has either and the tracker sends (a dry run posts and
+ * submits nothing). */
+static kerr_t setup_hands(live_t *lv)
+{
+	const config_keeper_t *cfg = lv->cfg;
+	bool priv = false, hooks = false;
+	kerr_t err;
+
+	if (!lv->opts.signer || lv->opts.dry_run)
+		return KERR_OK;
+	for (size_t i = 0; i < cfg->nactions; i++) {
+		priv |= cfg->actions[i].gas->strategy == CONFIG_GAS_PRIVATE;
+		hooks |= cfg->actions[i].notify != NULL;
+	}
+	if (priv && (err = relay_new(&lv->relay, lv->loop, cfg, lv->opts.signer, NULL))) {
+		log_error("run", "cannot set up the private relays: %s", kerr_str(err));
+		return err;
+	}
+	if (hooks && (err = notify_new(&lv->notify, lv->loop, NULL))) {
+		log_error("run", "cannot set up the webhooks: %s", kerr_str(err));
+		return err;
+	}
 	return KERR_OK;
 }
 
@@ -1320,8 +1392,11 @@ kerr_t live_new(const config_keeper_t *cfg, const live_opts_t *opts,
 	if ((err = node_new(lv->loop, cfg, lv->rpc, on_event, NULL, lv, &lv->node)) ||
 	    (err = feeds_new(lv->loop, cfg, on_event, NULL, lv, &lv->feeds)))
 		goto fail;
+	if ((err = setup_hands(lv)))
+		goto fail;
 	{
-		tracker_opts_t to = { .dry_run = lv->opts.dry_run };
+		tracker_opts_t to = { .dry_run = lv->opts.dry_run, .relay = lv->relay,
+				      .notify = lv->notify };
 
 		if ((err = tracker_new(&lv->trk, cfg, lv->opts.signer, lv->rpc, lv->loop,
 				       live_clock, lv, cfg->state_file, on_outcome, lv,
@@ -1708,6 +1783,10 @@ void live_stats(const live_t *lv, live_stats_t *out)
 	engine_stats(lv->eng, &out->engine);
 	eng_stats_add(&out->engine, &lv->eng_base);
 	tracker_stats(lv->trk, &out->tracker);
+	if (lv->relay)
+		relay_stats(lv->relay, &out->relay);
+	if (lv->notify)
+		notify_stats(lv->notify, &out->notify);
 	for (size_t i = 0; i < lv->nliq; i++) {
 		liq_scan_stats_t ls;
 

@@ -98,15 +98,23 @@
  * flight until a scan sees it healthy, as before.  The tracker's state file
  * is the config's state_file (not in a dry run); its clock is the engine
  * clock above (wall time, so sent_ms means something after a restart).
+ * When the tracker sends, live also makes the relay client of the config's
+ * `private` gas strategies (keeper/relay.h, one http client of its own)
+ * and, when an action has a `notify` URL, the webhook queue
+ * (keeper/notify.h, another), both on the loop and given to the tracker,
+ * which submits and posts through them (tracker.h: Private, Webhooks); a
+ * dry run makes neither, so it submits and posts nothing.
  *
  * Metrics.  With metrics.listen, live serves /metrics and /healthz on its
  * loop (keeper/metrics.h): trips are counted by trigger as they happen;
  * everything else is copied from the modules' counters at each scrape
  * (events, malformed frames and reconnects of each feed and the node, feed
  * age, transactions by result, rpc errors by endpoint index, the signer's
- * next nonce).  keeper_trip_to_wire_seconds runs from the trip to the
- * first eth_sendRawTransaction after it handed to the chain.rpc transport
- * (live wraps that transport; see live.c).  The signer's balance is not a
+ * next nonce, and with a relay or webhooks their requests by result).
+ * keeper_trip_to_wire_seconds runs from the trip to the first
+ * eth_sendRawTransaction after it handed to the chain.rpc transport (live
+ * wraps that transport; see live.c); the trips of a private action without
+ * also_public, which never reach it, are not measured.  The signer's balance is not a
  * gauge: the tracker keeps only whether it is too low.  /healthz fails
  * "feed" while a feed is stale (naming it), "node" while the node socket
  * is not open, "signer_balance" while the tracker says the balance is too
@@ -121,6 +129,8 @@
  * seen through rather than abandoned mid-flight.  A second live_stop()
  * ends that at once.  Either way live_run() then writes the state file one
  * last time, so whatever is still in flight is resumed by the next start.
+ * The stop does not wait for webhooks: bodies still queued or unanswered
+ * when the loop ends are dropped with the driver (live_free).
  *
  * Reloading.  live_reload() swaps in a new config while the connections
  * keep running: a guardian must not stop guarding while it re-reads its
@@ -151,6 +161,8 @@
 #include "keeper/engine.h"
 #include "keeper/kerr.h"
 #include "keeper/loop.h"
+#include "keeper/notify.h"
+#include "keeper/relay.h"
 #include "keeper/tracker.h"
 #include "signer/signer.h"
 
@@ -211,6 +223,8 @@ typedef struct {
 	bool drain_expired;        /* ... and drain_ms passed with some left */
 	bool aborted;              /* a second live_stop() cut the stop short */
 	tracker_stats_t tracker;   /* sent, mined, ... (tracker.h) */
+	relay_stats_t relay;       /* the private relays' (zero without one) */
+	notify_stats_t notify;     /* the webhooks' (zero without one) */
 } live_stats_t;
 
 /*

@@ -44,7 +44,8 @@ kerr_t state_put_tx(state_t *st, const state_tx_t *tx)
 {
 	size_t i;
 
-	if (tx->raw_len > STATE_RAW_MAX || !name_ok(tx->action) || !name_ok(tx->trigger))
+	if (tx->raw_len > STATE_RAW_MAX || tx->nprev > STATE_MAX_PREV || !name_ok(tx->action) ||
+	    !name_ok(tx->trigger))
 		return KERR_TOO_LONG;
 	for (i = 0; i < st->ntxs; i++)
 		if (same_tx(&st->txs[i], tx->action, tx->has_account, &tx->account, tx->nonce)) {
@@ -239,6 +240,12 @@ static kerr_t render(sbuf_t *b, const state_t *st)
 		put_i64(b, (int64_t)t->nonce);
 		put_lit(b, ",\"hash\":");
 		put_hex(b, t->hash, 32);
+		for (size_t k = 0; k < t->nprev; k++) {
+			put_lit(b, k ? "," : ",\"prev\":[");
+			put_hex(b, t->prev[k], 32);
+		}
+		if (t->nprev)
+			put_lit(b, "]");
 		put_lit(b, ",\"raw\":");
 		put_hex(b, t->raw, t->raw_len);
 		put_lit(b, ",\"max_fee\":");
@@ -565,10 +572,35 @@ static kerr_t get_hex(why_t *w, json_t *o, const char *where, const char *k,
 	return KERR_OK;
 }
 
+/* The optional "prev" list of earlier bids' hashes. */
+static kerr_t get_prev(why_t *w, json_t *o, const char *where, state_tx_t *t)
+{
+	kerr_t err = KERR_OK;
+	json_t *v, *x;
+	size_t k;
+
+	if (!json_object_get(o, "prev"))
+		return KERR_OK;
+	if (!(v = member(w, o, where, "prev", JSON_ARRAY, &err)))
+		return err;
+	if (json_array_size(v) > STATE_MAX_PREV)
+		return bad(w, "%sprev: more than %d", where, STATE_MAX_PREV);
+	json_array_foreach(v, k, x) {
+		const char *s = json_string_value(x);
+		size_t n = json_string_length(x);
+
+		if (!s || n < 2 || s[0] != '0' || s[1] != 'x' ||
+		    hex_decode_exact(t->prev[k], 32, s, n) != KERR_OK)
+			return bad(w, "%sprev[%zu]: not 0x hex of 32 bytes", where, k);
+	}
+	t->nprev = json_array_size(v);
+	return KERR_OK;
+}
+
 static kerr_t parse_tx(why_t *w, json_t *o, size_t i, state_tx_t *t)
 {
 	static const char *const keys[] = { "action", "trigger", "account", "nonce", "hash",
-					    "raw", "max_fee", "priority_fee", "sent_ms",
+					    "prev", "raw", "max_fee", "priority_fee", "sent_ms",
 					    "trip_ms", NULL };
 	char where[48];
 	int64_t nonce;
@@ -584,6 +616,7 @@ static kerr_t parse_tx(why_t *w, json_t *o, size_t i, state_tx_t *t)
 	    (err = get_name(w, o, where, "trigger", t->trigger)) ||
 	    (err = get_int(w, o, where, "nonce", 0, &nonce)) ||
 	    (err = get_hex(w, o, where, "hash", t->hash, 32, 32, &hl)) ||
+	    (err = get_prev(w, o, where, t)) ||
 	    (err = get_hex(w, o, where, "raw", t->raw, STATE_RAW_MAX, 0, &t->raw_len)) ||
 	    (err = get_u256(w, o, where, "max_fee", &t->max_fee)) ||
 	    (err = get_u256(w, o, where, "priority_fee", &t->priority_fee)) ||

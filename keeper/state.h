@@ -31,11 +31,19 @@
  * (state_save() writes exactly one):
  *   {"version":1,"chain_id":1,"signer":"0x…",
  *    "txs":[{"action":"pause-vault","trigger":"usdc-depeg","account":"0x…",
- *            "nonce":7,"hash":"0x…","raw":"0x…","max_fee":"123","priority_fee":"4",
- *            "sent_ms":1700000000000,"trip_ms":1700000000000}],
+ *            "nonce":7,"hash":"0x…","prev":["0x…"],"raw":"0x…","max_fee":"123",
+ *            "priority_fee":"4","sent_ms":1700000000000,"trip_ms":1700000000000}],
  *    "cooldowns":[{"trigger":"usdc-depeg","last_trip_ms":1700000000000}]}
  * Fees are decimal wei strings (they exceed JSON's safe integers);
  * "account" is present for per-account actions (liquidations) only.
+ * "prev" (present when there are any) lists the hashes of the earlier
+ * bids of the same nonce, oldest first: a fee bump does not take the
+ * bid it replaces out of every pool, and a node that never saw the
+ * replacement may still mine the older one, so a restarted keeper must
+ * recognise it as its own instead of taking the nonce for used by
+ * something else and signing the trip again.  The bytes of the current
+ * bid ("raw") are enough to re-broadcast; of the older ones only the
+ * hashes are needed, to ask for their receipts.
  * state_load() checks every field, type and limit of the last object and
  * refuses the whole file on the first problem, naming it (the objects
  * before it must still be well-formed JSON): a state keeper cannot trust
@@ -58,6 +66,7 @@
 #define STATE_MAX_TXS 256           /* in-flight transactions */
 #define STATE_MAX_COOLDOWNS CONFIG_MAX_TRIGGERS
 #define STATE_RAW_MAX 4096          /* bytes of one raw signed transaction */
+#define STATE_MAX_PREV 16           /* earlier bids listed with one */
 #define STATE_FILE_MAX ((size_t)16 << 20)
 #define STATE_LOG_COMPACT ((size_t)1 << 20) /* bytes a log may grow to */
 
@@ -70,6 +79,8 @@ typedef struct {
 	addr_t account;
 	uint64_t nonce;
 	uint8_t hash[32];
+	size_t nprev;
+	uint8_t prev[STATE_MAX_PREV][32]; /* earlier bids of this nonce, oldest first */
 	uint8_t raw[STATE_RAW_MAX];
 	size_t raw_len;
 	u256_t max_fee;
@@ -98,7 +109,8 @@ void state_init(state_t *st, uint64_t chain_id, const addr_t *signer);
 /*
  * Add or replace (same action, account and nonce: a fee bump) a
  * transaction.  KERR_FULL when STATE_MAX_TXS are in flight, KERR_TOO_LONG
- * for a raw transaction over STATE_RAW_MAX or a name over CONFIG_NAME_MAX.
+ * for a raw transaction over STATE_RAW_MAX, more than STATE_MAX_PREV
+ * earlier bids or a name over CONFIG_NAME_MAX.
  */
 kerr_t state_put_tx(state_t *st, const state_tx_t *tx);
 

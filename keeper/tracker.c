@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "keeper/log.h"
+#include "keeper/notify.h"
+#include "keeper/relay.h"
 #include "signer/hex.h"
 #include "signer/tx.h"
 
@@ -73,6 +75,14 @@ struct entry {
 	int bkind;
 	bool suspect;                /* nonce used, no receipt: once */
 	bool capped_reported;
+	/* a private strategy's relay submission (tracker.h, Private) */
+	bool relay_busy;             /* in flight, or due */
+	bool relay_due;              /* waiting for a block number */
+	int rkind;                   /* what it submits (enum bcast_kind) */
+	bool relay_ok;               /* the last submission was accepted ... */
+	uint64_t relay_last;         /* ... up to this block */
+	bool relay_stale;            /* a version was signed and not submitted */
+	bool unsent;                 /* its first send is not accepted yet */
 	unsigned attempts;           /* signings after node refusals */
 	unsigned watch_left;
 	uint64_t mined_block;
@@ -85,7 +95,7 @@ struct entry {
 	bool r_ok, r_mined, r_guard_known, r_guard;
 	uint64_t r_status, r_block;
 	uint8_t r_hash[32];
-	struct op op_guard, op_bcast, op_round;
+	struct op op_guard, op_bcast, op_round, op_relay;
 };
 
 struct presign {
@@ -126,6 +136,11 @@ struct tracker {
 	tracker_outcome_fn on_outcome;
 	void *arg;
 	tracker_opts_t o;
+	relay_t *relay;              /* o.relay */
+	notify_t *notify;            /* o.notify */
+	bool need_block;             /* a private action: rounds read the block */
+	bool has_block;
+	uint64_t block;              /* the latest block number known */
 	addr_t from;
 	nonce_t nonce;
 	state_t *st;
@@ -240,6 +255,35 @@ static struct entry *lane_find(tracker_t *t, const config_action_t *a,
 	return NULL;
 }
 
+static bool is_private(const struct entry *e)
+{
+	return e->a->gas->strategy == CONFIG_GAS_PRIVATE;
+}
+
+/* Whether e's transactions go to chain.rpc: a private one only with
+ * also_public, since a public mempool would show it to those it must
+ * beat. */
+static bool goes_public(const struct entry *e)
+{
+	return !is_private(e) || e->a->gas->also_public;
+}
+
+/* Queue m for action a's webhook, if it has one. */
+static void notify_send(tracker_t *t, const config_action_t *a, const notify_msg_t *m)
+{
+	kerr_t err;
+
+	if (!t->notify || !a->notify)
+		return;
+	if ((err = notify_post(t->notify, a->notify, m)) != KERR_OK) {
+		t->s.notify_errors++;
+		log_warn(MOD, "webhook %s of %s not queued: %s", notify_event_name(m->event),
+			 a->name, kerr_str(err));
+		return;
+	}
+	t->s.notified++;
+}
+
 static struct entry *entry_alloc(tracker_t *t)
 {
 	/* A watched entry gives way to a new one only when nothing else is
@@ -269,6 +313,7 @@ static void entry_reset(tracker_t *t, struct entry *e)
 	e->op_guard = (struct op){ t, i };
 	e->op_bcast = (struct op){ t, i };
 	e->op_round = (struct op){ t, i };
+	e->op_relay = (struct op){ t, i };
 }
 
 static void push_version(struct entry *e, const uint8_t h[32])
@@ -299,6 +344,9 @@ static kerr_t save(tracker_t *t)
 }
 
 /* Record e's current version (or, with rep, its replacement). */
+_Static_assert(STATE_MAX_PREV >= TRACKER_VERSIONS - 1,
+	       "the state file must hold every version the tracker asks about");
+
 static void st_put(tracker_t *t, struct entry *e, bool rep)
 {
 	state_tx_t x;
@@ -313,6 +361,14 @@ static void st_put(tracker_t *t, struct entry *e, bool rep)
 	memcpy(x.hash, rep ? e->rep_hash : e->hash, 32);
 	x.raw_len = rep ? e->rep_len : e->raw_len;
 	memcpy(x.raw, rep ? e->rep_raw : e->raw, x.raw_len);
+	/* The other versions too, oldest first: a node that never saw a
+	 * replacement may mine an older bid, after a restart as well. */
+	for (unsigned v = nversions(e); v > 0; v--) {
+		const uint8_t *h = e->vers[(e->nvers - v) % TRACKER_VERSIONS];
+
+		if (memcmp(h, x.hash, 32) != 0 && x.nprev < STATE_MAX_PREV)
+			memcpy(x.prev[x.nprev++], h, 32);
+	}
 	x.max_fee = rep ? e->rep_fees.max_fee : e->fees.max_fee;
 	x.priority_fee = rep ? e->rep_fees.priority_fee : e->fees.priority_fee;
 	x.sent_ms = now_ms(t);
@@ -339,6 +395,7 @@ static void st_drop(tracker_t *t, struct entry *e)
 static void report(tracker_t *t, struct entry *e, tracker_result_t r, kerr_t err)
 {
 	tracker_outcome_t o;
+	notify_msg_t m;
 	char hs[67], fs[200];
 
 	memset(&o, 0, sizeof o);
@@ -374,6 +431,9 @@ static void report(tracker_t *t, struct entry *e, tracker_result_t r, kerr_t err
 		log_info(MOD, "%s action=%s trigger=%s nonce=%" PRIu64 " hash=%s %s"
 			 " block=%" PRIu64 " versions=%u", tracker_result_name(r),
 			 o.action, o.trigger, o.nonce, hs, fs, o.block, o.versions);
+	if (t->notify && e->a->notify &&
+	    notify_msg_outcome(&m, &o, e->has_trip ? &e->trip : NULL, now_ms(t)))
+		notify_send(t, e->a, &m);
 	if (t->on_outcome)
 		t->on_outcome(t->arg, &o);
 }
@@ -501,8 +561,41 @@ static void presign_refresh(tracker_t *t);
 /* ---- broadcasting --------------------------------------------------------- */
 
 static void bcast_cb(void *arg, const rpc_broadcast_t *b);
+static void relay_cb(void *ctx, const relay_result_t *res);
 
-static void broadcast(tracker_t *t, struct entry *e, int kind)
+/* e's relay submission (of the version e->rkind names), once a block
+ * number is known to target the blocks after. */
+static void relay_start(tracker_t *t, struct entry *e)
+{
+	const uint8_t *raw = e->rkind == B_REPLACE ? e->rep_raw : e->raw;
+	size_t len = e->rkind == B_REPLACE ? e->rep_len : e->raw_len;
+	relay_result_t fail;
+	kerr_t err;
+
+	if (!t->has_block) {
+		e->relay_due = true;
+		request_round(t, false);
+		return;
+	}
+	e->relay_due = false;
+	e->ops++;
+	err = relay_submit(t->relay, e->a->gas, raw, len, t->block, relay_cb, &e->op_relay);
+	if (err == KERR_OK)
+		return;
+	/* Nothing started, so no callback comes: the failure is judged here. */
+	memset(&fail, 0, sizeof fail);
+	fail.err = err;
+	fail.message = "";
+	relay_cb(&e->op_relay, &fail);
+}
+
+/*
+ * Hand e's version (kind) to its relay and/or to chain.rpc.  A private
+ * transaction without also_public has the relay's answer for a verdict,
+ * so its bcast_busy follows the relay submission.  A relay submission
+ * asked for while one is under way is made when that one ends.
+ */
+static void broadcast_via(tracker_t *t, struct entry *e, int kind, bool relay, bool pub)
 {
 	const uint8_t *raw = kind == B_REPLACE ? e->rep_raw : e->raw;
 	size_t len = kind == B_REPLACE ? e->rep_len : e->raw_len;
@@ -510,6 +603,22 @@ static void broadcast(tracker_t *t, struct entry *e, int kind)
 	rpc_outcome_t out;
 	kerr_t err;
 
+	if (kind == B_FIRST)
+		e->unsent = true;
+	if (relay && e->relay_busy) {
+		e->relay_stale = true;
+	} else if (relay) {
+		e->relay_busy = true;
+		e->relay_stale = false;
+		e->rkind = kind;
+		if (!goes_public(e)) {
+			e->bcast_busy = true;
+			e->bkind = kind;
+		}
+		relay_start(t, e);
+	}
+	if (!pub)
+		return;
 	e->bcast_busy = true;
 	e->bkind = kind;
 	e->ops++;
@@ -525,6 +634,11 @@ static void broadcast(tracker_t *t, struct entry *e, int kind)
 	fake.n = 1;
 	fake.outcome = &out;
 	bcast_cb(&e->op_bcast, &fake);
+}
+
+static void broadcast(tracker_t *t, struct entry *e, int kind)
+{
+	broadcast_via(t, e, kind, is_private(e), goes_public(e));
 }
 
 static void fail_or_retry(tracker_t *t, struct entry *e, kerr_t err);
@@ -581,6 +695,19 @@ static void log_sent(const char *what, const struct entry *e, const uint8_t h[32
 		 e->a->name, e->trigger, e->nonce, hs, fs);
 }
 
+/* A node or the relay accepted the first send of e's current version. */
+static void note_sent(tracker_t *t, struct entry *e)
+{
+	notify_msg_t m;
+
+	e->unsent = false;
+	t->s.sent++;
+	log_sent("sent", e, e->hash, &e->fees);
+	notify_msg_sent(&m, e->trigger, e->a->name, e->has_trip ? &e->trip : NULL, e->hash,
+			e->nonce, now_ms(t));
+	notify_send(t, e->a, &m);
+}
+
 static bool node_said(const rpc_broadcast_t *b)
 {
 	return b->err == KERR_RPC_ERROR;
@@ -590,8 +717,7 @@ static void first_verdict(tracker_t *t, struct entry *e, const rpc_broadcast_t *
 {
 	if (b->accepted) {
 		e->phase = P_PENDING;
-		t->s.sent++;
-		log_sent("sent", e, e->hash, &e->fees);
+		note_sent(t, e);
 		/* A chain that mines on arrival (a dev node) may have sent the
 		 * head of its block before this answer: look again now. */
 		if (e->seen_sending)
@@ -637,16 +763,22 @@ static void first_verdict(tracker_t *t, struct entry *e, const rpc_broadcast_t *
 	e->phase = P_PENDING;
 }
 
+/* The replacement is what is in flight now. */
+static void adopt_replacement(tracker_t *t, struct entry *e)
+{
+	memcpy(e->raw, e->rep_raw, e->rep_len);
+	e->raw_len = e->rep_len;
+	memcpy(e->hash, e->rep_hash, 32);
+	e->fees = e->rep_fees;
+	e->sent_ms = now_ms(t);
+}
+
 static void replace_verdict(tracker_t *t, struct entry *e, const rpc_broadcast_t *b)
 {
 	if (e->phase != P_PENDING)
 		return;
 	if (b->accepted) {
-		memcpy(e->raw, e->rep_raw, e->rep_len);
-		e->raw_len = e->rep_len;
-		memcpy(e->hash, e->rep_hash, 32);
-		e->fees = e->rep_fees;
-		e->sent_ms = now_ms(t);
+		adopt_replacement(t, e);
 		t->s.replaced++;
 		log_sent("replaced", e, e->hash, &e->fees);
 		return;
@@ -684,6 +816,70 @@ static void bcast_cb(void *arg, const rpc_broadcast_t *b)
 				  e->nonce, node_said(b) ? rpc_error_kind_name(b->kind) : kerr_str(b->err));
 		break;
 	}
+}
+
+/*
+ * The relay's answer.  With also_public it is only counted (the public
+ * verdict rules); without, it is the broadcast's verdict (tracker.h,
+ * Private): a failure keeps the transaction in flight for the next head.
+ */
+static void relay_cb(void *ctx, const relay_result_t *res)
+{
+	struct op *op = ctx;
+	tracker_t *t = op->t;
+	struct entry *e = &t->e[op->idx];
+	bool ok = res->err == KERR_OK;
+
+	e->ops--;
+	e->relay_busy = false;
+	e->relay_ok = ok;
+	if (ok) {
+		t->s.relayed++;
+		e->relay_last = res->last_block;
+	} else {
+		t->s.relay_errors++;
+		log_warn(MOD, "%s nonce %" PRIu64 ": relay submission failed: %s%s", e->a->name,
+			 e->nonce, kerr_str(res->err),
+			 goes_public(e) ? "" : "; submitted again at the next head");
+	}
+	if (!goes_public(e)) {
+		e->bcast_busy = false;
+		switch (e->rkind) {
+		case B_FIRST:
+			if (e->phase != P_SENDING)
+				break;
+			e->phase = P_PENDING;
+			if (ok)
+				note_sent(t, e);
+			/* as in first_verdict: a head may have come first */
+			if (e->seen_sending)
+				request_round(t, false);
+			break;
+		case B_REPLACE:
+			if (e->phase != P_PENDING)
+				break;
+			if (ok) {
+				adopt_replacement(t, e);
+				if (e->unsent) {
+					note_sent(t, e);
+				} else {
+					t->s.replaced++;
+					log_sent("replaced", e, e->hash, &e->fees);
+				}
+			} else {
+				/* The file must name what the relay holds. */
+				st_put(t, e, false);
+				save(t);
+			}
+			break;
+		case B_REBROADCAST:
+			if (ok && e->phase == P_PENDING && e->unsent)
+				note_sent(t, e);
+			break;
+		}
+	}
+	if (e->relay_stale && (e->phase == P_SENDING || e->phase == P_PENDING))
+		broadcast_via(t, e, e->phase == P_SENDING ? B_FIRST : B_REBROADCAST, true, false);
 }
 
 static void fail_or_retry(tracker_t *t, struct entry *e, kerr_t err)
@@ -962,7 +1158,7 @@ static void obs_cb(void *arg, const rpc_batch_reply_t *b)
 	uint64_t l, p;
 
 	t->obs_busy = false;
-	if (b->err == KERR_OK && b->n == 3 && b->items[0].err == KERR_OK &&
+	if (b->err == KERR_OK && b->n >= 3 && b->items[0].err == KERR_OK &&
 	    b->items[1].err == KERR_OK &&
 	    jtok_u64(b->doc, b->items[0].result, &l) == KERR_OK &&
 	    jtok_u64(b->doc, b->items[1].result, &p) == KERR_OK) {
@@ -972,9 +1168,20 @@ static void obs_cb(void *arg, const rpc_batch_reply_t *b)
 	} else {
 		t->s.rpc_errors++;
 	}
-	if (b->err == KERR_OK && b->n == 3 && b->items[2].err == KERR_OK &&
+	if (b->err == KERR_OK && b->n >= 3 && b->items[2].err == KERR_OK &&
 	    jtok_u256(b->doc, b->items[2].result, &t->balance) == KERR_OK)
 		t->bal_ok = true;
+	/* eth_blockNumber, asked when a private action needs a target */
+	if (b->err == KERR_OK && b->n == 4) {
+		if (b->items[3].err == KERR_OK &&
+		    jtok_u64(b->doc, b->items[3].result, &l) == KERR_OK) {
+			if (!t->has_block || l > t->block)
+				t->block = l;
+			t->has_block = true;
+		} else {
+			t->s.rpc_errors++;
+		}
+	}
 	round_done(t);
 }
 
@@ -1108,12 +1315,14 @@ static void round_start(tracker_t *t)
 	t->round_wait = 1;   /* released at the end: no finish mid-start */
 	t->obs_ok = t->bal_ok = false;
 	if (t->signer && !t->obs_busy) {
-		rpc_req_t q[3] = {
+		rpc_req_t q[4] = {
 			{ .kind = RPC_REQ_GET_TX_COUNT, .addr = &t->from, .block = RPC_LATEST },
 			{ .kind = RPC_REQ_GET_TX_COUNT, .addr = &t->from, .block = RPC_PENDING },
 			{ .kind = RPC_REQ_GET_BALANCE, .addr = &t->from, .block = RPC_LATEST },
+			{ .kind = RPC_REQ_BLOCK_NUMBER },
 		};
-		if (rpc_batch(t->rpc, q, 3, obs_cb, &t->op_obs, NULL) == KERR_OK) {
+		if (rpc_batch(t->rpc, q, t->need_block ? 4 : 3, obs_cb, &t->op_obs,
+			      NULL) == KERR_OK) {
 			t->obs_busy = true;
 			t->round_wait++;
 		} else {
@@ -1201,6 +1410,15 @@ static void rebroadcast(tracker_t *t, struct entry *e)
 		broadcast(t, e, B_REBROADCAST);
 }
 
+/* A head round: whether e's relay should have its transaction again
+ * (tracker.h, Private). */
+static bool relay_again(const tracker_t *t, const struct entry *e)
+{
+	return !e->relay_busy && t->has_block &&
+	       (e->a->gas->mode == CONFIG_RELAY_BUNDLE || !e->relay_ok || e->relay_stale ||
+		t->block >= e->relay_last);
+}
+
 /* The decisions of one round for one entry (tracker.h's order). */
 static void decide(tracker_t *t, struct entry *e)
 {
@@ -1270,9 +1488,13 @@ static void decide(tracker_t *t, struct entry *e)
 	    !(e->a->gas->strategy == CONFIG_GAS_ESCALATE && e->a->gas->every_ms > 0) &&
 	    replace(t, e))
 		return;
-	if (t->obs_ok && t->obs_pending <= e->nonce &&
+	if (is_private(e) && t->round_head && relay_again(t, e))
+		broadcast_via(t, e, B_REBROADCAST, true, false);
+	/* The public pool never holds a private transaction: only one that
+	 * also goes public is re-broadcast there. */
+	if (goes_public(e) && !e->bcast_busy && t->obs_ok && t->obs_pending <= e->nonce &&
 	    !nonce_stranded(&t->nonce, e->nonce))
-		rebroadcast(t, e);
+		broadcast_via(t, e, B_REBROADCAST, false, true);
 }
 
 static void balance_check(tracker_t *t)
@@ -1325,6 +1547,17 @@ static void finish_round(tracker_t *t)
 		}
 	}
 	balance_check(t);
+	/* Relay submissions that waited for a block number.  One that also
+	 * goes public submits the version now current. */
+	for (i = 0; i < TRACKER_MAX_TXS && t->has_block; i++) {
+		struct entry *e = &t->e[i];
+
+		if (!e->relay_due)
+			continue;
+		if (goes_public(e))
+			e->rkind = B_REBROADCAST;
+		relay_start(t, e);
+	}
 	for (i = 0; i < t->cfg->nactions; i++) {
 		struct presign *p = &t->ps[i];
 
@@ -1365,6 +1598,9 @@ static void request_round(tracker_t *t, bool head)
 
 void tracker_head(tracker_t *t, const event_head_t *h)
 {
+	if (!t->has_block || h->number > t->block)
+		t->block = h->number;
+	t->has_block = true;
 	if (h->has_base_fee && h->has_gas && h->gas_limit >= 2) {
 		t->has_head = true;
 		t->base_fee = h->base_fee;
@@ -1471,6 +1707,7 @@ kerr_t tracker_trip(tracker_t *t, const config_trigger_t *trig,
 	const config_action_t *a;
 	struct presign *p;
 	struct entry *e;
+	notify_msg_t m;
 	bool per_account;
 	const char *missing;
 	uint64_t n;
@@ -1510,6 +1747,10 @@ kerr_t tracker_trip(tracker_t *t, const config_trigger_t *trig,
 	}
 	if (state_set_cooldown(t->st, trig->name, trip->time_ms) != KERR_OK)
 		t->s.state_errors++;
+	if (t->notify && a->notify) {
+		notify_msg_trip(&m, trip, a->name);
+		notify_send(t, a, &m);
+	}
 	p = &t->ps[e->ai];
 	if (p->valid && nonce_peek(&t->nonce, &n) == KERR_OK && n == p->nonce &&
 	    presign_fits(t, p, a, trip)) {
@@ -1568,6 +1809,7 @@ static kerr_t resume(tracker_t *t, const state_tx_t *x, char *why, size_t cap)
 {
 	const config_action_t *a = config_action_find(t->cfg, x->action);
 	tx_access_t acc[TX_MAX_ACCESS];
+	char hs[67], fs[200];
 	uint8_t h[32];
 	struct entry *e;
 	tx_sig_t sig;
@@ -1615,10 +1857,15 @@ static kerr_t resume(tracker_t *t, const state_tx_t *x, char *why, size_t cap)
 	e->fees.priority_fee = x->priority_fee;
 	e->sent_ms = x->sent_ms;
 	e->in_state = true;
+	for (size_t i = 0; i < x->nprev; i++)
+		push_version(e, x->prev[i]);
 	push_version(e, e->hash);
 	e->phase = P_PENDING;
 	t->s.resumed++;
-	log_sent("resumed", e, e->hash, &e->fees);
+	hash_text(e->hash, hs);
+	fees_text(&e->fees, fs, sizeof fs);
+	log_info(MOD, "resumed action=%s trigger=%s nonce=%" PRIu64 " hash=%s %s versions=%u",
+		 e->a->name, e->trigger, e->nonce, hs, fs, nversions(e));
 	return KERR_OK;
 }
 
@@ -1675,6 +1922,8 @@ kerr_t tracker_new(tracker_t **out, const config_keeper_t *cfg,
 	t->arg = arg;
 	if (opts)
 		t->o = *opts;
+	t->relay = t->o.relay;
+	t->notify = t->o.notify;
 	if (!t->o.watch_blocks)
 		t->o.watch_blocks = WATCH_DEFAULT;
 	if (!t->o.retry_heads)
@@ -1725,11 +1974,18 @@ kerr_t tracker_new(tracker_t **out, const config_keeper_t *cfg,
 			t->need = cost;
 		if (a->has_guard && !t->filler)
 			t->filler = a;
+		t->need_block |= sends && g->strategy == CONFIG_GAS_PRIVATE;
 		if (g->strategy == CONFIG_GAS_ESCALATE && g->every_ms > 0 &&
 		    (!t->every_ms || g->every_ms < t->every_ms))
 			t->every_ms = g->every_ms;
 	}
 	qsort(t->pct, t->npct, sizeof t->pct[0], cmp_double);
+	/* A private action with no relay would have nowhere to go: refused
+	 * here rather than sent publicly or never. */
+	if (t->need_block && !t->relay) {
+		tracker_free(t);
+		return KERR_ARG;
+	}
 	if (!(t->rew = calloc(t->npct * t->o.fee_blocks, sizeof *t->rew))) {
 		tracker_free(t);
 		return KERR_NOMEM;
@@ -1774,6 +2030,8 @@ void tracker_free(tracker_t *t)
 		return;
 	if (t->timer_on)
 		loop_timer_cancel(&t->timer);
+	for (size_t i = 0; t->relay && t->e && i < TRACKER_MAX_TXS; i++)
+		relay_forget(t->relay, &t->e[i].op_relay);
 	free(t->rew);
 	free(t->e);
 	free(t->ps);

@@ -46,7 +46,8 @@
  *     would send a second one for the same trip).  A failed write is an
  *     error line and a counter but does not withhold the transaction;
  *  7. the raw bytes go to every chain.rpc endpoint at once
- *     (rpc_broadcast_raw_transaction: "already known" counts as accepted).
+ *     (rpc_broadcast_raw_transaction: "already known" counts as accepted),
+ *     or for a `private` gas strategy to its relay (see Private below).
  *
  * The broadcast's verdict:
  *  - accepted: the transaction is in flight (one log line, state saved);
@@ -118,10 +119,12 @@
  * transaction of this chain and signer with the listed hash, nonce and
  * fees (else KERR_STATE_INVALID, logged: the operator decides), and is
  * tracked as in flight: its bytes are re-broadcast only if the node lost
- * them, and nothing new is signed for its trip.  The file keeps the latest
- * version of each transaction only: after a restart, an older version that
- * gets mined is seen as "nonce used elsewhere", and the guard is what
- * stops a second send then.
+ * them, and nothing new is signed for its trip.  The file keeps the bytes
+ * of the latest version and the hashes of the earlier ones (up to
+ * TRACKER_VERSIONS in all): a replacement does not leave every pool at
+ * once, so after a restart an earlier version that gets mined is still
+ * known for this trip's ("mined" with its hash), not taken for "nonce used
+ * elsewhere" and signed again.
  *
  * Dry run.  With no signer the tracker builds the transaction (calldata,
  * bid) and logs it, reports DRY_RUN and never signs, sends, reads the
@@ -134,12 +137,41 @@
  * loaded from or written to the state file.  Before the first round has
  * read the nonce a trip is logged without nonce and raw bytes.
  *
- * Not here yet: the `private` strategy's relay submission (its bids are
- * broadcast publicly), the actions' `notify` webhooks, and a copy of the
- * broadcast on the node websocket.
+ * Private.  An action whose gas strategy is `private` is submitted through
+ * the relay of opts.relay (keeper/relay.h) and, only with also_public, also
+ * broadcast to chain.rpc as above: without also_public no byte of its
+ * transactions ever reaches chain.rpc (a public mempool would show the
+ * pause or the liquidation to those it is meant to beat).  The relay
+ * targets blocks after the latest block number known (heads, and the
+ * eth_blockNumber each round reads when a private action exists; a
+ * submission before either waits for the round that reads it).  Without
+ * also_public the relay's answer is the broadcast's verdict: accepted is
+ * "sent" (or "replaced"); a failure (logged, counted in relay_errors) keeps
+ * the transaction and its nonce in flight, and the next head submits it
+ * again -- the trip is not lost, and the relay may still include what it
+ * was sent.  With also_public the public broadcast's verdict rules as for
+ * any strategy and the relay's copy is only counted.  Then, while the
+ * transaction is in flight, each head round submits it again: in mode
+ * bundle at every head (the target blocks slide), in mode private_tx when
+ * the head reaches the block the relay was given as the last, when the last
+ * submission failed, or when a new version was signed (the strategy quotes
+ * afresh each head like eip1559; a version that differs is signed and
+ * submitted: no +10% rule applies to a relay).  Inclusion is seen only on
+ * chain, from the receipts, as for any transaction.
+ *
+ * Webhooks.  With opts.notify, an action with a `notify` URL gets one POST
+ * (keeper/notify.h, queued: the loop never waits for it) when a trip is
+ * taken for it (not in a dry run, and not a trip refused for a busy lane),
+ * when a node or its relay first accepts a transaction for the trip
+ * ("sent", each time the trip is signed afresh and accepted), and on each
+ * outcome (mined, reverted, failed, guard_stopped, capped; a reorged
+ * transaction mined again is reported again).
+ *
+ * Not here yet: a copy of the broadcast on the node websocket.
  *
  * Teardown: free the rpc transport first (it drops the completions that
- * point into the tracker), then the tracker, then the rpc client.
+ * point into the tracker), then the tracker (it forgets its relay
+ * submissions), then the relay, the notifier and the rpc client.
  */
 #ifndef KEEPER_TRACKER_H
 #define KEEPER_TRACKER_H
@@ -206,6 +238,9 @@ typedef struct {
 
 typedef void (*tracker_outcome_fn)(void *arg, const tracker_outcome_t *o);
 
+struct relay;
+struct notify;
+
 typedef struct {
 	uint32_t watch_blocks;    /* [2] heads a mined transaction is re-checked
 				     for a reorg */
@@ -215,6 +250,11 @@ typedef struct {
 				     depth, 1..TRACKER_FEE_BLOCKS_MAX */
 	bool dry_run;             /* with a signer: sign and log, never send
 				     (see Dry run); without one it is implied */
+	struct relay *relay;      /* keeper/relay.h, for the `private` gas
+				     strategies; required by a tracker that
+				     sends with a private action in cfg */
+	struct notify *notify;    /* keeper/notify.h: the actions' webhooks;
+				     NULL sends none */
 } tracker_opts_t;
 
 typedef struct {
@@ -241,6 +281,11 @@ typedef struct {
 	uint64_t rpc_errors;      /* calls that failed or returned nonsense */
 	uint64_t state_errors;    /* state file writes that failed */
 	uint64_t resumed;         /* transactions loaded from the state file */
+	uint64_t relayed;         /* relay submissions accepted (private) */
+	uint64_t relay_errors;    /* relay submissions that failed or could
+				     not start */
+	uint64_t notified;        /* webhook bodies queued */
+	uint64_t notify_errors;   /* webhook bodies notify_post() refused */
 	bool low_balance;         /* the last balance read was below the need */
 	bool has_balance;         /* a balance has been read */
 	double balance_wei;       /* the last one read, as a double (metrics) */
@@ -256,7 +301,9 @@ typedef struct tracker tracker_t;
  * dry run.  loop may be NULL (no every_ms timer: call tracker_poll()).
  * clock gives the milliseconds stamped into the state file (sent_ms) and
  * used for every_ms; state_path NULL keeps no state file.  on_outcome may
- * be NULL.  Loads the state file (see above).  KERR_ARG, KERR_NOMEM,
+ * be NULL.  opts->relay and opts->notify, when given, must outlive it.
+ * Loads the state file (see above).  KERR_ARG (also: a tracker that sends,
+ * an action with a `private` gas strategy, and no opts->relay), KERR_NOMEM,
  * KERR_STATE_INVALID, state_load()'s errors but KERR_NOT_FOUND (a first
  * start), signer_address()'s.
  */

@@ -23,9 +23,24 @@ expect replay-usage 2 '^keeper: missing EVENTS' "$KEEPER" replay -c etc/guardian
 expect replay-usage-text 2 '^usage: keeper replay -c FILE EVENTS' "$KEEPER" replay -c etc/guardian.cfg
 expect help-replay 0 '--html OUT.html' "$KEEPER" help replay
 expect run-needs-signer 2 'no signer group: run signs and sends' "$KEEPER" run -c etc/backtest.cfg
-expect run-refuses-private 2 'gas "flashbots" is a private relay strategy, which run cannot submit yet' \
-	"$KEEPER" run -c etc/liquidator.cfg
-expect run-refuses-notify 2 'notify webhooks are not sent by run yet' "$KEEPER" run -c etc/liquidator.cfg
+# A private relay strategy and a notify webhook: check and run take them
+# (run submits through the relay and posts the webhooks).  run starts on a
+# node that is not there, keeps trying, and stops cleanly on SIGTERM with
+# its summary, relay and webhook counts included.
+expect check-private-notify 0 '^ok' "$KEEPER" check -c etc/liquidator.cfg
+cat >"$T_TMP/private.cfg" <<EOF
+chain = { id = 31337; ws = "ws://127.0.0.1:1/"; rpc = [ "http://127.0.0.1:1/" ]; };
+signer = { key_file = "$kf"; };
+watch = ( { name = "vault"; address = "$TO"; } );
+triggers = ( { name = "sel"; kind = "mempool"; watch = "vault";
+    selectors = [ "emergencyWithdraw(address,address)" ]; threshold_pct = 10; action = "pause"; } );
+actions = ( { name = "pause"; to = "$TO"; call = "pause()"; gas_limit = 100000; gas = "fb";
+    notify = "http://127.0.0.1:1/hook"; } );
+gas = ( { name = "fb"; strategy = "private"; max_fee_gwei = 100; relay = "http://127.0.0.1:1/";
+    mode = "bundle"; also_public = false; } );
+EOF
+expect run-takes-private-notify 0 '^keeper run: .* relay 0 accepted, 0 failed; webhooks 0 delivered, 0 failed, 0 dropped; stopped by SIGTERM' \
+	timeout --preserve-status -s TERM 1 "$KEEPER" run -c "$T_TMP/private.cfg"
 expect unknown-flag 2 'unknown option: --bogus' "$KEEPER" sign --bogus
 expect flag-needs-value 2 '--nonce needs a value' "$KEEPER" sign --nonce
 

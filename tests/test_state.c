@@ -1,7 +1,8 @@
 /*
  * test_state: the state file.  Round trips (every field, with and without
  * a liquidation account), replacement and removal rules, each kind of
- * broken file refused with a message naming the member, the appending
+ * broken file refused with a message naming the member, the earlier bids
+ * of a replaced transaction ("prev") and their checks, the appending
  * writer (state_log_t: one line per save, the last complete line wins, a
  * cut-off last line is passed over, a line after it is not, compaction
  * back to one line), and atomicity: a writer SIGKILLed at random instants,
@@ -65,7 +66,8 @@ static bool tx_eq(const state_tx_t *a, const state_tx_t *b)
 	       memcmp(a->raw, b->raw, a->raw_len) == 0 &&
 	       u256_cmp(&a->max_fee, &b->max_fee) == 0 &&
 	       u256_cmp(&a->priority_fee, &b->priority_fee) == 0 && a->sent_ms == b->sent_ms &&
-	       a->trip_ms == b->trip_ms;
+	       a->trip_ms == b->trip_ms && a->nprev == b->nprev &&
+	       memcmp(a->prev, b->prev, a->nprev * 32) == 0;
 }
 
 static char *slurp(const char *p)
@@ -292,6 +294,100 @@ static void test_bad_files(void)
 		free(after);
 	}
 	free(good);
+	free(st);
+	free(out);
+}
+
+/* good with its first `from` replaced by `to`, loaded into out: the
+ * error, the message in why. */
+static kerr_t load_edited(const char *good, const char *from, const char *to, state_t *out,
+			  char *why, size_t cap)
+{
+	const char *at = strstr(good, from);
+	char *text;
+
+	why[0] = 0;
+	if (!at || !(text = malloc(strlen(good) + strlen(to) + 1)))
+		return KERR_NOMEM;
+	memcpy(text, good, (size_t)(at - good));
+	strcpy(text + (at - good), to);
+	strcat(text, at + strlen(from));
+	spit(path, text);
+	free(text);
+	return state_load(out, path, 31337, &signer_addr, why, cap);
+}
+
+/* The earlier bids of a transaction ("prev"): absent when there are none,
+ * read back in order, each checked. */
+static void test_prev(void)
+{
+	state_t *st = new_state(), *out = new_state();
+	state_tx_t t;
+	char why[256], *text, arr[3000], one[80];
+	size_t i, n;
+
+	if (!st || !out)
+		goto out;
+	fill_tx(&t, "pause-vault", 7, 0);
+	CHECK_OK(state_put_tx(st, &t));
+	CHECK_OK(state_save(st, path));
+	text = slurp(path);
+	CHECK(text && !strstr(text, "\"prev\""));
+	free(text);
+	/* the fee bump: the first bid's hash and another earlier one */
+	t.nprev = 2;
+	memset(t.prev[0], 0xaa, 32);
+	memset(t.prev[1], 0xbb, 32);
+	CHECK_OK(state_put_tx(st, &t));
+	CHECK_EQ_INT(st->ntxs, 1);
+	CHECK_OK(state_save(st, path));
+	CHECK_OK(state_load(out, path, 31337, &signer_addr, why, sizeof why));
+	CHECK(out->ntxs == 1 && tx_eq(&out->txs[0], &t));
+	if (!(text = slurp(path)))
+		goto out;
+	CHECK_ERR(load_edited(text, "\"prev\":[\"0xaa", "\"prev\":[\"0xzz", out, why, sizeof why),
+		  KERR_STATE_INVALID);
+	CHECK_EQ_STR(why, "txs[0].prev[0]: not 0x hex of 32 bytes");
+	CHECK_ERR(load_edited(text, "\"prev\":[\"0x", "\"prev\":[7,\"0x", out, why, sizeof why),
+		  KERR_STATE_INVALID);
+	CHECK_EQ_STR(why, "txs[0].prev[0]: not 0x hex of 32 bytes");
+	CHECK_ERR(load_edited(text, ",\"0xbb", ",\"0xbbbb", out, why, sizeof why),
+		  KERR_STATE_INVALID);
+	CHECK_EQ_STR(why, "txs[0].prev[1]: not 0x hex of 32 bytes");
+	CHECK_ERR(load_edited(text, ",\"0xbb", ",\"bb", out, why, sizeof why), KERR_STATE_INVALID);
+	CHECK_EQ_STR(why, "txs[0].prev[1]: not 0x hex of 32 bytes");
+	/* the whole array: another type, then one bid too many */
+	n = (size_t)snprintf(arr, sizeof arr, "\"prev\":[");
+	for (i = 0; i < 2; i++) {
+		memset(one, i ? 'b' : 'a', 64);
+		n += (size_t)snprintf(arr + n, sizeof arr - n, "%s\"0x%.64s\"", i ? "," : "", one);
+	}
+	snprintf(arr + n, sizeof arr - n, "]");
+	CHECK(strstr(text, arr) != NULL);
+	CHECK_ERR(load_edited(text, arr, "\"prev\":\"0xaa\"", out, why, sizeof why),
+		  KERR_STATE_INVALID);
+	CHECK_EQ_STR(why, "txs[0].prev: wrong type");
+	{
+		char many[3000];
+
+		n = (size_t)snprintf(many, sizeof many, "\"prev\":[");
+		memset(one, 'c', 64);
+		for (i = 0; i <= STATE_MAX_PREV; i++)
+			n += (size_t)snprintf(many + n, sizeof many - n, "%s\"0x%.64s\"", i ? "," : "",
+					      one);
+		snprintf(many + n, sizeof many - n, "]");
+		CHECK_ERR(load_edited(text, arr, many, out, why, sizeof why), KERR_STATE_INVALID);
+		CHECK_EQ_STR(why, "txs[0].prev: more than 16");
+		/* one fewer (less `,"0x` 64 digits `"`) is the limit, and loads */
+		n = strlen(many) - 1 - 69;
+		memcpy(many + n, "]", 2);
+		CHECK_OK(load_edited(text, arr, many, out, why, sizeof why));
+		CHECK(out->ntxs == 1 && out->txs[0].nprev == STATE_MAX_PREV);
+	}
+	free(text);
+	t.nprev = STATE_MAX_PREV + 1;
+	CHECK_ERR(state_put_tx(st, &t), KERR_TOO_LONG);
+out:
 	free(st);
 	free(out);
 }
@@ -524,6 +620,7 @@ int main(void)
 	RUN(test_round_trip);
 	RUN(test_put_drop);
 	RUN(test_bad_files);
+	RUN(test_prev);
 	RUN(test_log);
 	RUN(test_kill_atomic);
 	{

@@ -10,6 +10,15 @@
  * model, and feeds heads by hand; time is a variable.  Every transaction
  * the tracker broadcasts is decoded and logged, and at that moment the
  * state file is read back to check it already lists the transaction.
+ *
+ * The `private` strategies and the webhooks run for real on a loop: a
+ * relay (tests/relaysrv.h: it recovers the X-Flashbots-Signature signer
+ * itself) and a webhook endpoint (tests/hooksrv.h) on threads of this
+ * test, reached through keeper/relay and keeper/notify over HTTP.  What
+ * the relay accepted reaches the model chain only when the test hands it
+ * over (the relay's builder includes it); the model node then mines it
+ * like a pool transaction.  Without also_public not one
+ * eth_sendRawTransaction may reach the model node, whatever happens.
  */
 #include "keeper/tracker.h"
 
@@ -17,9 +26,14 @@
 #include <jansson.h>
 #include <unistd.h>
 
+#include "keeper/notify.h"
+#include "keeper/relay.h"
 #include "signer/hex.h"
 #include "signer/tx.h"
 #include "tests/config_util.h"
+#include "tests/hooksrv.h"
+#include "tests/loop_util.h"
+#include "tests/relaysrv.h"
 #include "tests/test.h"
 
 #define K0 "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -67,6 +81,8 @@ static struct {
 	uint64_t latest, block;
 	ptx_t pool[MAXP];
 	size_t npool;
+	ptx_t priv[MAXP];        /* what a relay holds for the next blocks */
+	size_t npriv;
 	struct { uint8_t hash[32]; uint64_t block; } rc[MAXR];
 	size_t nrc;
 	bool guard;
@@ -80,7 +96,7 @@ static struct {
 	size_t calls[16];        /* by method below */
 } C;
 
-enum { M_COUNT, M_BAL, M_CALL, M_SEND, M_RCPT, M_FEES, M_OTHER };
+enum { M_COUNT, M_BAL, M_CALL, M_SEND, M_RCPT, M_FEES, M_BLOCK, M_OTHER };
 
 static int method_of(const char *m)
 {
@@ -90,6 +106,7 @@ static int method_of(const char *m)
 	if (!strcmp(m, "eth_sendRawTransaction")) return M_SEND;
 	if (!strcmp(m, "eth_getTransactionReceipt")) return M_RCPT;
 	if (!strcmp(m, "eth_feeHistory")) return M_FEES;
+	if (!strcmp(m, "eth_blockNumber")) return M_BLOCK;
 	return M_OTHER;
 }
 
@@ -122,17 +139,33 @@ static void pool_del(ptx_t *p)
 	*p = C.pool[--C.npool];
 }
 
-/* Mine every executable pool transaction, one block. */
+static ptx_t *priv_at(uint64_t nonce)
+{
+	for (size_t i = 0; i < C.npriv; i++)
+		if (C.priv[i].nonce == nonce)
+			return &C.priv[i];
+	return NULL;
+}
+
+/* Mine every executable pool transaction, and what a relay holds, one
+ * block. */
 static size_t mine(void)
 {
 	size_t n = 0;
 	ptx_t *p;
 
 	C.block++;
-	while ((p = pool_at(C.latest))) {
-		memcpy(C.rc[C.nrc].hash, p->hash, 32);
+	for (;;) {
+		if ((p = pool_at(C.latest))) {
+			memcpy(C.rc[C.nrc].hash, p->hash, 32);
+			pool_del(p);
+		} else if ((p = priv_at(C.latest))) {
+			memcpy(C.rc[C.nrc].hash, p->hash, 32);
+			*p = C.priv[--C.npriv];
+		} else {
+			break;
+		}
 		C.rc[C.nrc++].block = C.block;
-		pool_del(p);
 		C.latest++;
 		n++;
 	}
@@ -213,6 +246,9 @@ static void answer(const char *method, json_t *params, uint64_t id, char *out, s
 	}
 	case M_CALL:
 		snprintf(res, sizeof res, "\"0x%064d\"", C.guard ? 1 : 0);
+		break;
+	case M_BLOCK:
+		snprintf(res, sizeof res, "\"0x%" PRIx64 "\"", C.block);
 		break;
 	case M_RCPT: {
 		uint8_t h[32];
@@ -389,6 +425,8 @@ static void on_outcome(void *arg, const tracker_outcome_t *o)
 
 static rpc_client_t *RPC;
 static tracker_t *T;
+/* The base fee head() announces, gwei. */
+static uint64_t base_gwei = 1;
 
 static void reset_model(void)
 {
@@ -400,6 +438,7 @@ static void reset_model(void)
 	C.block = 100;
 	C.balance_eth = 100;
 	nO = 0;
+	base_gwei = 1;
 }
 
 /* A fresh rpc client and tracker (state file kept unless wipe). */
@@ -440,7 +479,7 @@ static void head(void)
 	memset(&h, 0, sizeof h);
 	h.number = C.block;
 	h.has_base_fee = true;
-	u256_from_u64(&h.base_fee, GWEI);
+	u256_from_u64(&h.base_fee, base_gwei * GWEI);
 	h.has_gas = true;
 	h.gas_limit = 30000000;
 	h.gas_used = 15000000;
@@ -858,6 +897,46 @@ static void test_resume(void)
 	teardown();
 }
 
+/* A restart after a fee bump: the state file lists the first bid with
+ * the replacement, and when the node that mines never saw the bump and
+ * mines the first bid, the restarted tracker knows it for its own (no
+ * guard reads true here: without that, "nonce used elsewhere" would sign
+ * the trip again). */
+static void test_resume_older_bid(void)
+{
+	config_trigger_t tr = trig_for("pause-esc");
+	detect_trip_t trip = a_trip();
+	ptx_t first;
+
+	reset_model();
+	if (!setup(true, true, NULL))
+		return;
+	head();
+	CHECK_OK(tracker_trip(T, &tr, &trip));
+	deliver();
+	head();                  /* not mined: escalate replaces it */
+	CHECK_EQ_INT(C.nsent, 2);
+	if (C.nsent != 2) {
+		teardown();
+		return;
+	}
+	first = C.sent[0];
+	teardown();              /* "crash" */
+	nO = 0;
+	C.npool = 0;
+	C.pool[C.npool++] = first;
+	if (!setup(false, true, NULL))
+		return;
+	mine();
+	head();
+	head();                  /* where a suspect nonce would be re-signed */
+	CHECK(nO == 1 && O[0].result == TRACKER_MINED && O[0].versions == 2 &&
+	      !memcmp(O[0].hash, first.hash, 32));
+	CHECK_EQ_INT(C.nsent, 2);
+	CHECK_EQ_INT(tracker_state(T)->ntxs, 0);
+	teardown();
+}
+
 static void test_reorg(void)
 {
 	config_trigger_t tr = trig_for("noguard");
@@ -927,6 +1006,424 @@ static void test_targets(void)
 	CHECK_ERR(tracker_targets(CFG, to, sel, 2, &n), KERR_BUF);
 }
 
+
+/* ---- private strategies and webhooks ------------------------------------ */
+
+static config_keeper_t *PCFG;
+static relay_t *REL;
+static notify_t *NOTI;
+static bool priv_up;         /* the servers run */
+
+static bool net_idle(void)
+{
+	relay_stats_t rs;
+	notify_stats_t ns;
+
+	relay_stats(REL, &rs);
+	notify_stats(NOTI, &ns);
+	return !rs.in_flight && !ns.waiting && !ns.in_flight;
+}
+
+/* The fake node's answers and the relay's and webhooks' HTTP, until
+ * neither has anything left to do. */
+static void settle(void)
+{
+	for (int k = 0; k < 100; k++) {
+		deliver();
+		CHECK(run_until(net_idle, 5000));
+		if (iq == nq)
+			return;
+	}
+	CHECK_MSG(0, "the tracker keeps asking");
+}
+
+static bool setup_priv(void)
+{
+	tracker_opts_t o = { .relay = REL, .notify = NOTI };
+
+	unlink(state_path);
+	if (rpc_new(&RPC, 1, &fake, fake_clock, NULL, NULL) != KERR_OK)
+		return false;
+	if (tracker_new(&T, PCFG, SG, RPC, NULL, fake_clock, NULL, state_path, on_outcome,
+			NULL, &o) != KERR_OK) {
+		rpc_free(RPC);
+		RPC = NULL;
+		return false;
+	}
+	CHECK_OK(tracker_start(T));
+	settle();
+	return true;
+}
+
+static config_trigger_t ptrig_for(const char *action)
+{
+	config_trigger_t tr = PCFG->triggers[0];
+
+	tr.action = config_action_find(PCFG, action);
+	return tr;
+}
+
+/* The relay's builder puts what it accepted into the next block. */
+static void relay_include(const relaysrv_rec_t *r)
+{
+	tx_t tx;
+	tx_sig_t sig;
+	tx_access_t acc[TX_MAX_ACCESS];
+	ptx_t x;
+
+	CHECK_OK(tx_decode(r->raw, r->raw_len, &tx, &sig, acc));
+	memset(&x, 0, sizeof x);
+	memcpy(x.hash, r->hash, 32);
+	x.nonce = tx.nonce;
+	x.f.max_fee = tx.max_fee;
+	x.f.priority_fee = tx.max_priority_fee;
+	memcpy(x.sel, tx.data, 4);
+	if (C.npriv < MAXP)
+		C.priv[C.npriv++] = x;
+}
+
+/* Submission g (of RELAY_BLOCKS_DEFAULT requests) since n0: bundles of one
+ * transaction for blocks first .. first + RELAY_BLOCKS_DEFAULT - 1, each
+ * once (its requests may arrive in any order). */
+static bool bundle_blocks(int n0, int g, uint64_t first)
+{
+	bool seen[RELAY_BLOCKS_DEFAULT] = { false };
+	relaysrv_rec_t r0 = relaysrv_rec(n0 + g * RELAY_BLOCKS_DEFAULT);
+
+	for (int i = 0; i < RELAY_BLOCKS_DEFAULT; i++) {
+		relaysrv_rec_t r = relaysrv_rec(n0 + g * RELAY_BLOCKS_DEFAULT + i);
+
+		if (!r.bundle || r.block < first || r.block >= first + RELAY_BLOCKS_DEFAULT ||
+		    seen[r.block - first] || memcmp(r.hash, r0.hash, 32) != 0)
+			return false;
+		seen[r.block - first] = true;
+	}
+	return true;
+}
+
+/* Every request since n0 came from keeper's signer, well-formed. */
+static void relay_all_signed(int n0)
+{
+	for (int i = n0; i < relaysrv_count(); i++) {
+		relaysrv_rec_t r = relaysrv_rec(i);
+
+		CHECK_MSG(r.ok && addr_eq(&r.who, &FROM), "relay request %d: %s", i, r.why);
+	}
+}
+
+/* Webhook bodies since h0 are these events, in this order; those after
+ * the trip name the version hashes[i] (the one sent, the one mined) and
+ * nonce. */
+static void hooks_are(int h0, const char *const *events, int n, const uint8_t (*hashes)[32],
+		      uint64_t nonce)
+{
+	char hx[67];
+
+	hx[0] = '0', hx[1] = 'x';
+	hx[66] = 0;
+	CHECK_EQ_INT(hooksrv_count() - h0, n);
+	for (int i = 0; i < n && h0 + i < hooksrv_count(); i++) {
+		hooksrv_rec_t r = hooksrv_rec(h0 + i);
+		json_t *j = json_loads(r.body, 0, NULL);
+		const char *ev = json_string_value(json_object_get(j, "event"));
+
+		CHECK_MSG(ev && !strcmp(ev, events[i]), "body %d: %s, want %s", i, r.body,
+			  events[i]);
+		CHECK_EQ_STR(json_string_value(json_object_get(j, "trigger")), "pm");
+		if (!strcmp(events[i], "trip")) {
+			CHECK(json_is_null(json_object_get(j, "tx_hash")));
+		} else {
+			hex_encode(hx + 2, hashes[i], 32);
+			CHECK_EQ_STR(json_string_value(json_object_get(j, "tx_hash")), hx);
+			CHECK_EQ_INT(json_integer_value(json_object_get(j, "nonce")), nonce);
+		}
+		json_decref(j);
+	}
+}
+
+static void teardown_priv(void)
+{
+	settle();
+	teardown();
+}
+
+static void test_private_needs_relay(void)
+{
+	rpc_client_t *r = NULL;
+	tracker_t *t = NULL;
+
+	CHECK_OK(rpc_new(&r, 1, &fake, fake_clock, NULL, NULL));
+	/* sending with a private action and nowhere to submit it */
+	CHECK_ERR(tracker_new(&t, PCFG, SG, r, NULL, fake_clock, NULL, NULL, NULL, NULL,
+			      NULL), KERR_ARG);
+	/* a dry run needs none */
+	CHECK_OK(tracker_new(&t, PCFG, NULL, r, NULL, fake_clock, NULL, NULL, NULL, NULL,
+			     NULL));
+	tracker_free(t);
+	rpc_free(r);
+}
+
+/* private_tx, also_public false: the relay gets the transaction, signed
+ * by keeper's key, and the public node never does; webhooks trip, sent,
+ * mined. */
+static void test_private_tx(void)
+{
+	config_trigger_t tr = ptrig_for("p-tx");
+	detect_trip_t trip = a_trip();
+	static const char *const ev[] = { "trip", "sent", "mined" };
+	int n0 = relaysrv_count(), h0 = hooksrv_count();
+	uint8_t hs[3][32] = { { 0 } };
+	relaysrv_rec_t r;
+	tracker_stats_t s;
+
+	reset_model();
+	if (!setup_priv())
+		return;
+	CHECK_OK(tracker_trip(T, &tr, &trip));
+	settle();
+	CHECK_EQ_INT(relaysrv_count() - n0, 1);
+	if (relaysrv_count() - n0 != 1)
+		goto out;
+	r = relaysrv_rec(n0);
+	CHECK(!r.bundle);
+	relay_all_signed(n0);
+	/* No head yet: the start's eth_blockNumber read 100, so
+	 * maxBlockNumber is 100 + 25. */
+	CHECK_EQ_INT(r.block, 100 + RELAY_PRIVATE_BLOCKS_DEFAULT);
+	tracker_stats(T, &s);
+	CHECK_EQ_INT(s.sent, 1);
+	CHECK_EQ_INT(s.relayed, 1);
+	CHECK_EQ_INT(s.in_flight, 1);
+	CHECK_EQ_INT(C.calls[M_SEND], 0);
+	CHECK_EQ_INT(tracker_state(T)->ntxs, 1);
+	/* The first head gives a market (the bid without one was the cap):
+	 * a new version, submitted at once, up to 101 + 25. */
+	C.block++;
+	head();
+	settle();
+	CHECK_EQ_INT(relaysrv_count() - n0, 2);
+	r = relaysrv_rec(relaysrv_count() - 1);
+	CHECK_EQ_INT(r.block, 101 + RELAY_PRIVATE_BLOCKS_DEFAULT);
+	CHECK(memcmp(r.hash, relaysrv_rec(n0).hash, 32) != 0);
+	tracker_stats(T, &s);
+	CHECK_EQ_INT(s.replaced, 1);
+	/* a head before maxBlockNumber, the same bid: nothing is sent again */
+	C.block++;
+	head();
+	settle();
+	CHECK_EQ_INT(relaysrv_count() - n0, 2);
+	relay_all_signed(n0);
+	relay_include(&r);
+	mine();
+	head();
+	settle();
+	CHECK(nO == 1 && O[0].result == TRACKER_MINED && !memcmp(O[0].hash, r.hash, 32) &&
+	      O[0].nonce == 3 && O[0].versions == 2);
+	CHECK_EQ_INT(C.calls[M_SEND], 0);
+	memcpy(hs[1], relaysrv_rec(n0).hash, 32);
+	memcpy(hs[2], r.hash, 32);
+	hooks_are(h0, ev, 3, (const uint8_t (*)[32])hs, 3);
+	printf("    private_tx: %d relay requests (maxBlockNumber %" PRIu64 ", %" PRIu64
+	       "), signed by the keeper key; %zu eth_sendRawTransaction; webhooks: %d\n",
+	       relaysrv_count() - n0, relaysrv_rec(n0).block, r.block, C.calls[M_SEND],
+	       hooksrv_count() - h0);
+out:
+	teardown_priv();
+}
+
+/* bundle: a relay refusal keeps the trip; every head submits again for the
+ * blocks after it; a new bid is a new version to the relay; nothing public. */
+static void test_private_bundle(void)
+{
+	config_trigger_t tr = ptrig_for("p-bundle");
+	detect_trip_t trip = a_trip();
+	static const char *const ev[] = { "trip", "sent", "mined" };
+	int n0 = relaysrv_count(), h0 = hooksrv_count(), n;
+	uint8_t hs[3][32] = { { 0 } };
+	relaysrv_rec_t r;
+	tracker_stats_t s;
+
+	reset_model();
+	if (!setup_priv())
+		return;
+	head();
+	relaysrv_reject(RELAY_BLOCKS_DEFAULT);
+	CHECK_OK(tracker_trip(T, &tr, &trip));
+	settle();
+	CHECK_EQ_INT(relaysrv_count() - n0, RELAY_BLOCKS_DEFAULT);
+	tracker_stats(T, &s);
+	CHECK_EQ_INT(s.relay_errors, 1);
+	CHECK_EQ_INT(s.sent, 0);
+	CHECK_EQ_INT(s.in_flight, 1);
+	CHECK_EQ_INT(nO, 0);
+	/* the next head: accepted for blocks 102..104 */
+	C.block++;
+	head();
+	settle();
+	n = relaysrv_count() - n0;
+	CHECK_EQ_INT(n, 2 * RELAY_BLOCKS_DEFAULT);
+	CHECK(bundle_blocks(n0, 0, 101));
+	CHECK(bundle_blocks(n0, 1, 102));
+	tracker_stats(T, &s);
+	CHECK_EQ_INT(s.sent, 1);
+	CHECK_EQ_INT(s.relayed, 1);
+	/* an empty block: the window slides */
+	C.block++;
+	head();
+	settle();
+	CHECK_EQ_INT(relaysrv_count() - n0, 3 * RELAY_BLOCKS_DEFAULT);
+	CHECK(bundle_blocks(n0, 2, 103));
+	/* the base fee doubles: a fresh quote, a new version to the relay */
+	base_gwei = 2;
+	C.block++;
+	head();
+	settle();
+	CHECK_EQ_INT(relaysrv_count() - n0, 4 * RELAY_BLOCKS_DEFAULT);
+	tracker_stats(T, &s);
+	CHECK_EQ_INT(s.replaced, 1);
+	r = relaysrv_rec(relaysrv_count() - 1);
+	CHECK(memcmp(r.hash, relaysrv_rec(n0).hash, 32) != 0);
+	relay_all_signed(n0);
+	relay_include(&r);
+	mine();
+	head();
+	settle();
+	CHECK(nO == 1 && O[0].result == TRACKER_MINED && O[0].versions == 2 &&
+	      !memcmp(O[0].hash, r.hash, 32));
+	CHECK_EQ_INT(C.calls[M_SEND], 0);
+	memcpy(hs[1], relaysrv_rec(n0).hash, 32);
+	memcpy(hs[2], r.hash, 32);
+	hooks_are(h0, ev, 3, (const uint8_t (*)[32])hs, 3);
+	tracker_stats(T, &s);
+	printf("    bundle: %d relay requests, the trip and 3 heads (%" PRIu64 " submission refused, %"
+	       PRIu64 " accepted), %zu eth_sendRawTransaction; mined version %u\n",
+	       relaysrv_count() - n0, s.relay_errors, s.relayed, C.calls[M_SEND],
+	       nO ? O[0].versions : 0);
+	teardown_priv();
+}
+
+/* also_public: the node and the relay both get it. */
+static void test_private_also_public(void)
+{
+	config_trigger_t tr = ptrig_for("p-pub");
+	detect_trip_t trip = a_trip();
+	int n0 = relaysrv_count(), h0 = hooksrv_count();
+	tracker_stats_t s;
+
+	reset_model();
+	if (!setup_priv())
+		return;
+	CHECK_OK(tracker_trip(T, &tr, &trip));
+	settle();
+	CHECK_EQ_INT(C.calls[M_SEND], 1);
+	CHECK_EQ_INT(relaysrv_count() - n0, 1);
+	relay_all_signed(n0);
+	CHECK(C.nsent == 1 && relaysrv_count() > n0 &&
+	      !memcmp(C.sent[0].hash, relaysrv_rec(n0).hash, 32));
+	tracker_stats(T, &s);
+	CHECK_EQ_INT(s.sent, 1);
+	CHECK_EQ_INT(s.relayed, 1);
+	mine();
+	head();
+	settle();
+	CHECK(nO == 1 && O[0].result == TRACKER_MINED);
+	CHECK_EQ_INT(hooksrv_count() - h0, 0);  /* no notify URL */
+	teardown_priv();
+}
+
+/* The cap: an ALERT and a capped webhook, and the bid stays at the cap. */
+static void test_private_capped(void)
+{
+	config_trigger_t tr = ptrig_for("p-cap");
+	detect_trip_t trip = a_trip();
+	static const char *const ev[] = { "trip", "capped", "sent", "mined" };
+	int n0 = relaysrv_count(), h0 = hooksrv_count();
+	relaysrv_rec_t r;
+	tx_t tx;
+	tx_sig_t sig;
+	tx_access_t acc[TX_MAX_ACCESS];
+	uint8_t hs[4][32] = { { 0 } };
+	uint64_t mf = 0;
+
+	reset_model();
+	if (!setup_priv())
+		return;
+	head();                  /* the market: 2 x 1 + 1 = 3 gwei > 2 */
+	CHECK_OK(tracker_trip(T, &tr, &trip));
+	settle();
+	CHECK(nO == 1 && O[0].result == TRACKER_CAPPED && !O[0].final);
+	CHECK_EQ_INT(relaysrv_count() - n0, 1);
+	if (relaysrv_count() - n0 != 1)
+		goto out;
+	r = relaysrv_rec(n0);
+	CHECK_OK(tx_decode(r.raw, r.raw_len, &tx, &sig, acc));
+	u256_to_u64(&tx.max_fee, &mf);
+	CHECK_EQ_INT(mf, 2 * GWEI);        /* max_fee_gwei = 2 */
+	relay_include(&r);
+	mine();
+	head();
+	settle();
+	CHECK(nO == 2 && O[1].result == TRACKER_MINED);
+	CHECK_EQ_INT(C.calls[M_SEND], 0);
+	for (int i = 1; i < 4; i++)
+		memcpy(hs[i], r.hash, 32);
+	hooks_are(h0, ev, 4, (const uint8_t (*)[32])hs, 3);
+out:
+	teardown_priv();
+}
+
+/* The config of the private cases: relay and webhook on this test's
+ * servers. */
+static bool private_setup(void)
+{
+	char text[4096];
+
+	if (loop_create(NULL, &L) != KERR_OK)
+		return false;
+	loop_util_init();
+	relaysrv_start();
+	hooksrv_start();
+	priv_up = true;
+	snprintf(text, sizeof text,
+		 "chain = { id = 31337; ws = \"ws://127.0.0.1:8545\"; rpc = [ \"http://127.0.0.1:8545\" ]; };\n"
+		 "feeds = ( { name = \"f\"; url = \"wss://x.example/ws\"; price = \"p\"; stale_after_ms = 1000; } );\n"
+		 "gas = ( { name = \"ptx\"; strategy = \"private\"; max_fee_gwei = 50; mode = \"private_tx\";\n"
+		 "          relay = \"http://127.0.0.1:%d/\"; },\n"
+		 "        { name = \"pbundle\"; strategy = \"private\"; max_fee_gwei = 50; mode = \"bundle\";\n"
+		 "          relay = \"http://127.0.0.1:%d/\"; },\n"
+		 "        { name = \"ppub\"; strategy = \"private\"; max_fee_gwei = 50; mode = \"private_tx\";\n"
+		 "          relay = \"http://127.0.0.1:%d/\"; also_public = true; },\n"
+		 "        { name = \"pcap\"; strategy = \"private\"; max_fee_gwei = 2; mode = \"private_tx\";\n"
+		 "          relay = \"http://127.0.0.1:%d/\"; } );\n"
+		 "actions = (\n"
+		 "  { name = \"p-tx\"; to = \"" VAULT "\"; call = \"pause()\"; guard = \"paused()\";\n"
+		 "    gas_limit = 60000; gas = \"ptx\"; notify = \"http://127.0.0.1:%d/hook\"; },\n"
+		 "  { name = \"p-bundle\"; to = \"" VAULT "\"; call = \"pause()\"; guard = \"paused()\";\n"
+		 "    gas_limit = 60000; gas = \"pbundle\"; notify = \"http://127.0.0.1:%d/hook\"; },\n"
+		 "  { name = \"p-pub\"; to = \"" VAULT "\"; call = \"pause()\"; gas_limit = 60000; gas = \"ppub\"; },\n"
+		 "  { name = \"p-cap\"; to = \"" VAULT "\"; call = \"pause()\"; gas_limit = 60000; gas = \"pcap\";\n"
+		 "    notify = \"http://127.0.0.1:%d/hook\"; } );\n"
+		 "triggers = ( { name = \"pm\"; kind = \"price_move\"; feed = \"f\"; window_ms = 1000;\n"
+		 "    threshold_pct = 1; action = \"p-tx\"; } );\n",
+		 RS.h.port, RS.h.port, RS.h.port, RS.h.port, HS.h.port, HS.h.port, HS.h.port);
+	PCFG = load_cfg(text);
+	return PCFG && relay_new(&REL, L, PCFG, SG, NULL) == KERR_OK &&
+	       notify_new(&NOTI, L, NULL) == KERR_OK;
+}
+
+static void private_teardown(void)
+{
+	relay_free(REL);
+	notify_free(NOTI);
+	if (priv_up) {
+		relaysrv_stop();
+		hooksrv_stop();
+	}
+	config_free(PCFG);
+	if (L)
+		loop_destroy(L);
+}
+
 int main(void)
 {
 	uint8_t key[32];
@@ -961,8 +1458,20 @@ int main(void)
 	RUN(test_stranded_fill);
 	RUN(test_presign);
 	RUN(test_resume);
+	RUN(test_resume_older_bid);
 	RUN(test_reorg);
 	RUN(test_balance_and_dry_run);
+	if (!private_setup()) {
+		printf("FAIL setup of the private cases\n");
+		t_failed++;
+	} else {
+		RUN(test_private_needs_relay);
+		RUN(test_private_tx);
+		RUN(test_private_bundle);
+		RUN(test_private_also_public);
+		RUN(test_private_capped);
+	}
+	private_teardown();
 	unlink(state_path);
 	signer_free(SG);
 	config_free(CFG);

@@ -23,7 +23,7 @@ static void check_state(const state_t *s, const addr_t *signer)
 	FUZZ_CHECK(s->ntxs <= STATE_MAX_TXS && s->ncooldowns <= STATE_MAX_COOLDOWNS);
 	for (size_t i = 0; i < s->ntxs; i++) {
 		const state_tx_t *t = &s->txs[i];
-		FUZZ_CHECK(t->raw_len <= STATE_RAW_MAX);
+		FUZZ_CHECK(t->raw_len <= STATE_RAW_MAX && t->nprev <= STATE_MAX_PREV);
 		FUZZ_CHECK(memchr(t->action, 0, sizeof t->action) != NULL);
 		FUZZ_CHECK(memchr(t->trigger, 0, sizeof t->trigger) != NULL);
 	}
@@ -46,7 +46,8 @@ static int same(const state_t *a, const state_t *b)
 		    x->raw_len != y->raw_len || memcmp(x->raw, y->raw, x->raw_len) ||
 		    u256_cmp(&x->max_fee, &y->max_fee) ||
 		    u256_cmp(&x->priority_fee, &y->priority_fee) ||
-		    x->sent_ms != y->sent_ms || x->trip_ms != y->trip_ms)
+		    x->sent_ms != y->sent_ms || x->trip_ms != y->trip_ms ||
+		    x->nprev != y->nprev || memcmp(x->prev, y->prev, x->nprev * 32))
 			return 0;
 	}
 	for (size_t i = 0; i < a->ncooldowns; i++) {
