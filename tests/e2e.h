@@ -16,7 +16,8 @@
  *    and fetching lines, and the " key=value" fields of a line;
  *  - the chain: anvil on a free port, `cast` run against it (cast() puts
  *    --rpc-url right after the subcommand, where every cast subcommand
- *    takes it, even `send --create`), and the usual cast wrappers;
+ *    takes it, even `send --create`), and the usual cast wrappers
+ *    (receipt() among them);
  *  - contracts: tests/contracts/NAME.bin deployed from account 0 with its
  *    constructor's arguments, the Erc20 + Vault set-up, the Lending pool's
  *    borrow and price.
@@ -555,6 +556,45 @@ static __attribute__((unused)) uint64_t cast_nonce(const char *addr, const char 
 	if (cast(o, sizeof o, "nonce %s --block %s", addr, block))
 		return UINT64_MAX;
 	return strtoull(o, NULL, 10);
+}
+
+/* A transaction's receipt as the tests judge it: found is false while
+ * there is none (pending, dropped, or the call failed); a member the node
+ * left out reads UINT64_MAX. */
+typedef struct {
+	bool found;
+	uint64_t status, index, block;   /* status, transactionIndex, blockNumber */
+	uint64_t gas_used, price;        /* gasUsed, effectiveGasPrice (wei) */
+} receipt_t;
+
+/* A hex quantity member of a JSON object, UINT64_MAX when absent. */
+static __attribute__((unused)) uint64_t hex_member(json_t *j, const char *k)
+{
+	const char *v = json_string_value(json_object_get(j, k));
+
+	return v ? strtoull(v, NULL, 16) : UINT64_MAX;
+}
+
+/* eth_getTransactionReceipt of hash (0x and 64 hex digits) on rpc_url. */
+static __attribute__((unused)) receipt_t receipt(const char *hash)
+{
+	static char o[65536];
+	receipt_t r = { 0 };
+	json_t *j;
+
+	if (cast(o, sizeof o, "rpc eth_getTransactionReceipt %s", hash) ||
+	    !(j = json_loads(o, 0, NULL)))
+		return r;
+	if (json_is_object(j)) {
+		r.found = true;
+		r.status = hex_member(j, "status");
+		r.index = hex_member(j, "transactionIndex");
+		r.block = hex_member(j, "blockNumber");
+		r.gas_used = hex_member(j, "gasUsed");
+		r.price = hex_member(j, "effectiveGasPrice");
+	}
+	json_decref(j);
+	return r;
 }
 
 /* addr's ETH balance in wei, as cast prints it. */

@@ -19,18 +19,12 @@
  *
  * The chain: anvil (foundry, .deps) with tests/contracts Erc20 and Vault
  * (guardian dev account 1, whose key keeper holds in a chmod 600 file).
- * Dev account 2 deposits 95 ETH on top of the vault's 5, and the vault's
- * 777 tokens are topped up to 1000, so account 2 owns 95 % of the ETH: its
- * withdraw() in slices is a bank run (or a stolen depositor key) through
- * the vault's normal, pause-gated exit.  Tokens leave by the token's
- * transfer() sent from the vault's own address (anvil_impersonateAccount),
- * a stand-in for a token payout the test Vault does not have (it holds no
- * partial token exit, and Vault.sol stays as it is); that path is not
- * gated by pause(), so for the token this test shows the trigger's timing
- * and the pause's place in the block, and the loss bound is shown for ETH,
- * whose exit the pause closes.  (The vault's address pays those
- * transfers' gas, some 1e-5 ETH each, which the ETH figures include.)  The
- * state after set-up is an anvil snapshot each part starts from.
+ * Dev account 2 deposits 95 ETH on top of the vault's 5, and 9223 tokens
+ * (depositToken) on top of its 777, so it owns 95 % of the vault's ETH and
+ * 92 % of its 10000 tokens: its withdraw() and withdrawToken() in slices
+ * are a bank run (or a stolen depositor key) through the vault's normal
+ * exits, both of which pause() closes.  The state after set-up is an
+ * anvil snapshot each part starts from.
  *
  * keeper runs without --dry-run: one `outflow` trigger on the vault (its
  * ETH and the token, threshold 10 %), the action pause() with guard
@@ -49,10 +43,11 @@
  *          paused and lost exactly the outflow up to B, which is <= the
  *          threshold plus B's own slice.  keeper's trip line names the
  *          zero address and the same outflow as the chain.
- *  token drain: the same with token slices: B from balanceOf at each
- *          block, the trip names the token and exactly the slices' sum, the
- *          pause is mined in B + 1 ahead of the next slice; the outflow
- *          before the pause took effect is <= threshold + one slice.
+ *  token drain: the same with withdrawToken() slices, B from the
+ *          token's balanceOf(vault) at each block: the trip names the token
+ *          and exactly the slices' sum, the pause is mined in B + 1 ahead of
+ *          the next slice, which reverts with "paused", and the vault lost
+ *          exactly the outflow up to B, <= the threshold plus one slice.
  *  control: window 1 s, each block 4 % of the ETH and 4 % of the tokens
  *          leave, blocks 1.3 s apart: 16 % of each leaves over the run
  *          (beyond the threshold) but no window holds more than one slice
@@ -74,10 +69,12 @@
 
 #define TOKEN DEPLOYED0
 #define VAULT DEPLOYED1
-/* The depositor who runs on the vault, and where the token slices go. */
+/* The depositor who runs on the vault. */
 #define DRAINER ACCT2
 #define DRAINER_KEY K2
-#define THIEF ACCT3
+/* Its token deposit, on top of deploy_vault()'s 777: 10000 in the vault. */
+#define TOKEN_DEPOSIT "9223" E18
+#define TOKEN_TOTAL "10000" E18
 
 #define THRESHOLD_PCT 10
 /* A slice: 1/SLICE_DIV (4 %) of the starting balance, each block. */
@@ -97,37 +94,6 @@ static const char *key_path, *long_cfg, *short_cfg;
 static char snapshot_id[32];
 
 /* ---- chain */
-
-typedef struct {
-	bool found;
-	uint64_t status, index, block;
-} receipt_t;
-
-static uint64_t hex_member(json_t *j, const char *k)
-{
-	const char *v = json_string_value(json_object_get(j, k));
-
-	return v ? strtoull(v, NULL, 16) : UINT64_MAX;
-}
-
-static receipt_t receipt(const char *hash)
-{
-	static char o[65536];
-	receipt_t r = { 0 };
-	json_t *j;
-
-	if (cast(o, sizeof o, "rpc eth_getTransactionReceipt %s", hash) ||
-	    !(j = json_loads(o, 0, NULL)))
-		return r;
-	if (json_is_object(j)) {
-		r.found = true;
-		r.status = hex_member(j, "status");
-		r.index = hex_member(j, "transactionIndex");
-		r.block = hex_member(j, "blockNumber");
-	}
-	json_decref(j);
-	return r;
-}
 
 /* The revert reason anvil's call tracer gives for a mined transaction
  * ("" when it did not revert or the trace failed). */
@@ -162,19 +128,20 @@ static bool holding(bool token, uint64_t block, u256_t *out)
 	return cast_u256(out, "balance " VAULT " --block %" PRIu64, block);
 }
 
-/* A slice of the drain, sent (not mined): the depositor's withdraw() for
- * ETH, a transfer from the vault's address for the token. */
+/* A slice of the drain, sent (not mined): the depositor's withdraw() or
+ * withdrawToken().  Its nonce is the pool's next one for the depositor:
+ * cast takes the latest block's, which would make the control's second
+ * slice of a block replace the first. */
 static bool send_slice(bool token, const u256_t *amount, char hash[67])
 {
 	char amt[U256_DEC_MAX], args[512];
+	uint64_t nonce = cast_nonce(DRAINER, "pending");
 
+	if (nonce == UINT64_MAX)
+		return false;
 	u256_to_dec(amount, amt, sizeof amt);
-	if (token)
-		snprintf(args, sizeof args, "--unlocked --from " VAULT " " SLICE_FEES " " TOKEN
-			 " 'transfer(address,uint256)' " THIEF " %s", amt);
-	else
-		snprintf(args, sizeof args, "--private-key " DRAINER_KEY " " SLICE_FEES " " VAULT
-			 " 'withdraw(uint256)' %s", amt);
+	snprintf(args, sizeof args, "--private-key " DRAINER_KEY " --nonce %" PRIu64 " " SLICE_FEES
+		 " " VAULT " '%s(uint256)' %s", nonce, token ? "withdrawToken" : "withdraw", amt);
 	return send_async(hash, args);
 }
 
@@ -216,23 +183,28 @@ static bool restore(void)
 	return !vault_paused();
 }
 
-/* The depositor's 95 ETH, the vault's tokens topped up to 1000, the vault
- * impersonable, automining off, and the snapshot of that state. */
+/* The depositor's 95 ETH and 9223 tokens in the vault (checked: what the
+ * vault holds and what it owes the depositor), automining off, and the
+ * snapshot of that state. */
 static bool setup_chain(void)
 {
-	u256_t have, want, top;
-	char args[512], amt[U256_DEC_MAX], o[64];
+	u256_t held, owed, want_held, want_owed;
+	char o[64];
 
 	if (!send_mined("--private-key " DRAINER_KEY " " VAULT " 'deposit()' --value 95ether") ||
-	    !cast_u256(&have, "call " TOKEN " 'balanceOf(address)(uint256)' " VAULT) ||
-	    u256_from_dec(&want, "1000" E18, strlen("1000" E18)) != KERR_OK ||
-	    u256_sub(&top, &want, &have) != KERR_OK)
+	    !send_mined("--private-key " K0 " " TOKEN " 'mint(address,uint256)' " DRAINER " "
+			TOKEN_DEPOSIT) ||
+	    !send_mined("--private-key " DRAINER_KEY " " TOKEN " 'approve(address,uint256)' " VAULT
+			" " TOKEN_DEPOSIT) ||
+	    !send_mined("--private-key " DRAINER_KEY " " VAULT " 'depositToken(uint256)' "
+			TOKEN_DEPOSIT) ||
+	    !cast_u256(&held, "call " TOKEN " 'balanceOf(address)(uint256)' " VAULT) ||
+	    !cast_u256(&owed, "call " VAULT " 'tokenDeposits(address)(uint256)' " DRAINER) ||
+	    u256_from_dec(&want_held, TOKEN_TOTAL, strlen(TOKEN_TOTAL)) != KERR_OK ||
+	    u256_from_dec(&want_owed, TOKEN_DEPOSIT, strlen(TOKEN_DEPOSIT)) != KERR_OK ||
+	    u256_cmp(&held, &want_held) != 0 || u256_cmp(&owed, &want_owed) != 0)
 		return false;
-	u256_to_dec(&top, amt, sizeof amt);
-	snprintf(args, sizeof args, "--private-key " K0 " " TOKEN " 'mint(address,uint256)' "
-		 VAULT " %s", amt);
-	if (!send_mined(args) || cast(NULL, 0, "rpc anvil_impersonateAccount " VAULT) ||
-	    !set_automine(false) || cast(o, sizeof o, "rpc evm_snapshot") || strlen(o) < 3)
+	if (!set_automine(false) || cast(o, sizeof o, "rpc evm_snapshot") || strlen(o) < 3)
 		return false;
 	snprintf(snapshot_id, sizeof snapshot_id, "%.*s", (int)strlen(o) - 2, o + 1);
 	return true;
@@ -293,7 +265,7 @@ static uint64_t keeper_ready(const char *cfg)
  */
 static void drain(bool token)
 {
-	const char *what = token ? "token" : "ETH";
+	const char *what = token ? "token" : "ETH", *unit = token ? "tokens" : "ETH";
 	char hash[67], next[67], ours[96], line[2048], v[128], summary[2048], why[64];
 	char s_base[48], s_limit[48], s_slice[48], s_out[48], s_one[48], amt[U256_DEC_MAX];
 	u256_t base, limit, slice, prev, bal, out = { 0 }, one = { 0 }, after, bound;
@@ -368,36 +340,23 @@ static void drain(bool token)
 	/* Nothing of B + 1 came before the pause: the outflow until the pause
 	 * took effect is the outflow up to B. */
 	CHECK(u256_cmp(&out, &bound) <= 0);
+	/* Both exits are gated: the slice after the pause failed on it, and
+	 * the vault lost exactly the outflow up to B. */
+	CHECK_EQ_INT(rs.status, 0);
+	revert_reason(next, why, sizeof why);
+	CHECK_EQ_STR(why, "paused");
+	CHECK(u256_cmp(&after, &bal) == 0);
 	units(&base, s_base, sizeof s_base);
 	units(&limit, s_limit, sizeof s_limit);
 	units(&slice, s_slice, sizeof s_slice);
 	units(&out, s_out, sizeof s_out);
 	units(&one, s_one, sizeof s_one);
-	if (!token) {
-		/* withdraw() is gated: the slice after the pause failed on it,
-		 * and the vault lost exactly the outflow up to B. */
-		CHECK_EQ_INT(rs.status, 0);
-		revert_reason(next, why, sizeof why);
-		CHECK_EQ_STR(why, "paused");
-		CHECK(u256_cmp(&after, &bal) == 0);
-		printf("    scenario 2 (ETH): vault %s ETH, threshold %d%% = %s ETH, %s ETH a block: "
-		       "crossed at block %" PRIu64 " (%s ETH out), pause sent within %lld ms of "
-		       "that block and mined in block %" PRIu64 " at index %" PRIu64 ", the next "
-		       "slice at index %" PRIu64 " reverted (%s); loss %s ETH <= %s + %s\n",
-		       s_base, THRESHOLD_PCT, s_limit, s_slice, crossed, s_out, (long long)sent_ms,
-		       rp.block, rp.index, rs.index, why, s_out, s_limit, s_one);
-	} else {
-		/* The stand-in token path is not gated: the slice went through,
-		 * after the pause. */
-		CHECK_EQ_INT(rs.status, 1);
-		printf("    scenario 2 (token): vault %s tokens, threshold %d%% = %s, %s a block: "
-		       "crossed at block %" PRIu64 " (%s out), pause sent within %lld ms of that "
-		       "block and mined in block %" PRIu64 " at index %" PRIu64 ", ahead of the "
-		       "next slice at index %" PRIu64 "; outflow before the pause %s <= %s + %s "
-		       "(the slice after it is not gated: no vault path)\n",
-		       s_base, THRESHOLD_PCT, s_limit, s_slice, crossed, s_out, (long long)sent_ms,
-		       rp.block, rp.index, rs.index, s_out, s_limit, s_one);
-	}
+	printf("    scenario 2 (%s): vault %s %s, threshold %d%% = %s, %s a block: crossed at "
+	       "block %" PRIu64 " (%s out), pause sent within %lld ms of that block and mined "
+	       "in block %" PRIu64 " at index %" PRIu64 ", the next slice at index %" PRIu64
+	       " reverted (%s); loss %s %s <= %s + %s\n",
+	       what, s_base, unit, THRESHOLD_PCT, s_limit, s_slice, crossed, s_out,
+	       (long long)sent_ms, rp.block, rp.index, rs.index, why, s_out, unit, s_limit, s_one);
 
 	CHECK_MSG(wait_log("mined action=pause-vault", 1, 10000), "not mined:\n%s", logbuf);
 	CHECK(log_line("mined action=pause-vault", 0, line, sizeof line) && strstr(line, ours));
@@ -517,8 +476,8 @@ int main(int argc, char **argv)
 		return setup_failed("deploying Erc20 and Vault, the deposit and the tokens");
 	if (!write_cfg(long_cfg, LONG_WINDOW_MS) || !write_cfg(short_cfg, SHORT_WINDOW_MS))
 		return setup_failed("configs");
-	printf("    Vault %s (guardian %s) with 100 ETH (95 of them %s's) and 1000 tokens; "
-	       "automine off; no mempool trigger\n", VAULT, ACCT1, DRAINER);
+	printf("    Vault %s (guardian %s) with 100 ETH and 10000 tokens (95 ETH and 9223 "
+	       "tokens of them %s's); automine off; no mempool trigger\n", VAULT, ACCT1, DRAINER);
 	RUN(test_eth_drain);
 	if (!restore())
 		return setup_failed("evm_revert to the set-up's snapshot");

@@ -258,39 +258,6 @@ static bool vault_paused(void)
 	return cast(o, sizeof o, "call " VAULT " 'paused()(bool)'") == 0 && !strcmp(o, "true");
 }
 
-typedef struct {
-	bool found;
-	uint64_t status, index, block, gas_used, price;
-} receipt_t;
-
-static uint64_t hex_member(json_t *j, const char *k)
-{
-	const char *v = json_string_value(json_object_get(j, k));
-
-	return v ? strtoull(v, NULL, 16) : UINT64_MAX;
-}
-
-static receipt_t receipt(const char *hash)
-{
-	static char o[65536];
-	receipt_t r = { 0 };
-	json_t *j;
-
-	if (cast(o, sizeof o, "rpc eth_getTransactionReceipt %s", hash) ||
-	    !(j = json_loads(o, 0, NULL)))
-		return r;
-	if (json_is_object(j)) {
-		r.found = true;
-		r.status = hex_member(j, "status");
-		r.index = hex_member(j, "transactionIndex");
-		r.block = hex_member(j, "blockNumber");
-		r.gas_used = hex_member(j, "gasUsed");
-		r.price = hex_member(j, "effectiveGasPrice");
-	}
-	json_decref(j);
-	return r;
-}
-
 /* The hashes of block n's transactions, in order, into h (up to max);
  * their count, -1 on error.  *gas_limit: the block's. */
 static int block_txs(uint64_t n, char (*h)[67], int max, uint64_t *gas_limit)

@@ -158,32 +158,6 @@ static bool vault_paused(void)
 	return cast(o, sizeof o, "call " VAULT " 'paused()(bool)'") == 0 && !strcmp(o, "true");
 }
 
-typedef struct {
-	bool found;
-	uint64_t status, block;
-} receipt_t;
-
-static receipt_t receipt(const char *hash)
-{
-	static char o[65536];
-	receipt_t r = { 0 };
-	json_t *j;
-
-	if (cast(o, sizeof o, "rpc eth_getTransactionReceipt %s", hash) ||
-	    !(j = json_loads(o, 0, NULL)))
-		return r;
-	if (json_is_object(j)) {
-		const char *s = json_string_value(json_object_get(j, "status"));
-		const char *b = json_string_value(json_object_get(j, "blockNumber"));
-
-		r.found = s && b;
-		r.status = s ? strtoull(s, NULL, 16) : 0;
-		r.block = b ? strtoull(b, NULL, 16) : 0;
-	}
-	json_decref(j);
-	return r;
-}
-
 /* The relay's builder: the raw transaction of record r into anvil's pool. */
 static bool builder_include(const relaysrv_rec_t *r)
 {

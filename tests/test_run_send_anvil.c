@@ -90,37 +90,6 @@ static uint64_t guardian_nonce(const char *block)
 	return cast_nonce(ACCT1, block);
 }
 
-typedef struct {
-	bool found;
-	uint64_t status, index, block;
-} receipt_t;
-
-static uint64_t hex_member(json_t *j, const char *k)
-{
-	const char *v = json_string_value(json_object_get(j, k));
-
-	return v ? strtoull(v, NULL, 16) : UINT64_MAX;
-}
-
-static receipt_t receipt(const char *hash)
-{
-	static char o[65536];
-	receipt_t r = { 0 };
-	json_t *j;
-
-	if (cast(o, sizeof o, "rpc eth_getTransactionReceipt %s", hash) ||
-	    !(j = json_loads(o, 0, NULL)))
-		return r;
-	if (json_is_object(j)) {
-		r.found = true;
-		r.status = hex_member(j, "status");
-		r.index = hex_member(j, "transactionIndex");
-		r.block = hex_member(j, "blockNumber");
-	}
-	json_decref(j);
-	return r;
-}
-
 /* ---- configs */
 
 static bool write_cfg(const char *path, const char *signer, const char *trigger,

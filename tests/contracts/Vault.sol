@@ -24,6 +24,7 @@ interface IErc20 {
 contract Vault {
     event Deposited(address indexed who, address indexed asset, uint256 amount);
     event Withdrawn(address indexed who, uint256 amount);
+    event TokenWithdrawn(address indexed who, uint256 amount);
     event Paused(address indexed by);
     event GuardianAdded(address indexed who);
     event EmergencyWithdrawn(address indexed token, address indexed to, uint256 eth, uint256 tokens);
@@ -92,6 +93,14 @@ contract Vault {
         (bool ok, ) = payable(msg.sender).call{value: amount}("");
         require(ok, "send");
         emit Withdrawn(msg.sender, amount);
+    }
+
+    // withdraw() for `token`: part or all of one's own token deposit.
+    function withdrawToken(uint256 amount) external whenNotPaused {
+        require(tokenDeposits[msg.sender] >= amount, "deposit");
+        tokenDeposits[msg.sender] -= amount;
+        require(IErc20(token).transfer(msg.sender, amount), "transfer");
+        emit TokenWithdrawn(msg.sender, amount);
     }
 
     // THE BUG: meant for the guardian, but nobody checks msg.sender.
