@@ -107,3 +107,12 @@ bool detect_trigger_feed(detect_trigger_t *tr, int64_t t_ms, bool cond,
 	}
 	return true;
 }
+
+bool detect_trigger_seed(detect_trigger_t *tr, int64_t last_trip_ms)
+{
+	if (tr->has_tripped)
+		return false;
+	tr->has_tripped = true;
+	tr->last_trip_ms = last_trip_ms;
+	return true;
+}

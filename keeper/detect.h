@@ -127,6 +127,16 @@ void detect_trigger_init(detect_trigger_t *tr, const config_trigger_t *cfg,
 bool detect_trigger_feed(detect_trigger_t *tr, int64_t t_ms, bool cond,
 			 double value, double threshold, detect_trip_t *out);
 
+/*
+ * A trip at last_trip_ms that this wrapper did not see: the previous
+ * process's, from the state file (keeper/state.h), so that a restarted
+ * keeper keeps the cooldown instead of tripping again at once.  Taken only
+ * when the wrapper has not tripped itself (its own trip is newer); no run
+ * is started and nothing is counted.  last_trip_ms is on the clock the
+ * wrapper is fed with.  Returns true when taken.
+ */
+bool detect_trigger_seed(detect_trigger_t *tr, int64_t last_trip_ms);
+
 /* True when a price is usable: finite and > 0 (event.h's promise, checked
  * again because replay files and tests can break it). */
 bool detect_price_ok(double price);

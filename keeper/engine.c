@@ -893,6 +893,44 @@ bool engine_external(engine_t *e, size_t trigger, int64_t t_ms, bool cond,
 	return true;
 }
 
+/* Trigger i's confirm/cooldown wrappers: *n of them (outflow: one per
+ * asset), NULL when it has none. */
+static detect_trigger_t *wrappers(etrig_t *t, size_t *n)
+{
+	*n = 1;
+	if (t->external)
+		return &t->d.ext;
+	switch (t->cfg->kind) {
+	case CONFIG_TRIGGER_PRICE_MOVE: return &t->d.pm.trig;
+	case CONFIG_TRIGGER_EWMA_VOL: return &t->d.ew.trig;
+	case CONFIG_TRIGGER_DEVIATION: return &t->d.dv.trig;
+	case CONFIG_TRIGGER_DEPEG: return &t->d.dp.trig;
+	case CONFIG_TRIGGER_STALE: return &t->d.st.trig;
+	case CONFIG_TRIGGER_OUTFLOW:
+		*n = t->nassets;
+		return t->asset_trig;
+	default:
+		*n = 0;
+		return NULL;
+	}
+}
+
+bool engine_seed_cooldown(engine_t *e, size_t trigger, int64_t last_trip_ms)
+{
+	detect_trigger_t *tr;
+	bool took = false;
+	size_t n;
+
+	if (!e || trigger >= e->ntrig)
+		return false;
+	if (last_trip_ms > e->now)
+		last_trip_ms = e->now;
+	tr = wrappers(&e->trig[trigger], &n);
+	for (size_t a = 0; tr && a < n; a++)
+		took |= detect_trigger_seed(&tr[a], last_trip_ms);
+	return took;
+}
+
 /* ---- the next due time (engine.h, "The virtual clock") ------------------ */
 
 static int64_t add_sat(int64_t a, uint64_t b)

@@ -215,6 +215,27 @@ bool engine_external(engine_t *e, size_t trigger, int64_t t_ms, bool cond,
 		     const detect_trip_t *extra, detect_trip_t *out);
 
 /*
+ * A trip of trigger `trigger` at last_trip_ms made before this engine
+ * existed: the state file's cooldowns (keeper/state.h), handed over at
+ * start so that a restarted keeper does not trip again within cooldown_ms
+ * of its previous process's trip.  last_trip_ms is a trip's time_ms, which
+ * is on the clock the trigger's wrapper judges on: the feed's own clock
+ * for price_move, ewma_vol, depeg and deviation (a feed's message time
+ * when it has a time path, else the arrival), the engine clock for stale
+ * and outflow, the caller's t_ms for external triggers; so it is taken
+ * as it is.  A time after the engine clock is taken as the engine clock:
+ * a wall clock that stepped back, or a feed clock far ahead, must not
+ * silence a trigger for longer than cooldown_ms from now.  Every asset
+ * of an outflow trigger takes it (the file names the trigger, not the
+ * asset: each is held back as if it had tripped, rather than letting one
+ * repeat the action within cooldown_ms).  A wrapper that has tripped in
+ * this engine keeps its own, newer trip.  No run is started and no trip
+ * counted.  Returns true when some wrapper took it; false for a trigger
+ * out of range or one that has tripped already.
+ */
+bool engine_seed_cooldown(engine_t *e, size_t trigger, int64_t last_trip_ms);
+
+/*
  * The virtual clock (replay).  Live calls engine_time() every
  * LIVE_TICK_MS_DEFAULT; replay runs months of events in seconds and cannot
  * afford a call per 100 ms of event time, yet the time-driven conditions

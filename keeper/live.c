@@ -461,11 +461,31 @@ static void sim_unjudged(live_t *lv, const live_mp_t *m, const event_tx_t *tx,
 		 r && r->what ? ", at " : "", r && r->what ? r->what : "");
 }
 
+/* A verdict over the threshold that the trigger's cooldown held back
+ * (its suppressed count moved past `before`): said at info, so that an
+ * attack keeper saw and left to its previous trip -- perhaps a previous
+ * process's, from the state file -- does not look like one it missed. */
+static void mp_held(const live_t *lv, const live_mp_t *m, const event_tx_t *tx,
+		    uint64_t before)
+{
+	const detect_trigger_t *tr = &m->det.tr;
+	char hx[67], ts[25];
+
+	if (tr->suppressed == before)
+		return;
+	tx_hash_text(tx->hash, hx);
+	log_format_time(tr->last_trip_ms, ts);
+	log_info("run", "trigger %s: tx %s is over the threshold but inside the cooldown "
+		 "(cooldown_ms %llu after the trip at %s): suppressed",
+		 lv->cfg->triggers[m->trigger].name, hx, (unsigned long long)tr->cooldown_ms, ts);
+}
+
 /* The verdict on a matched tx whose simulation failed with err. */
 static void judge_unsimulated(live_t *lv, live_mp_t *m, const event_tx_t *tx,
 			      kerr_t err, const sim_result_t *r)
 {
 	detect_trip_t trip;
+	uint64_t held = m->det.tr.suppressed;
 	char hx[67];
 
 	if (!det_mempool_unsimulable(err)) {
@@ -479,6 +499,8 @@ static void judge_unsimulated(live_t *lv, live_mp_t *m, const event_tx_t *tx,
 		 "worst case", lv->cfg->triggers[m->trigger].name, hx, kerr_str(err));
 	if (det_mempool_judge_failed(&m->det, tx, err, live_now(lv), &trip))
 		emit_trip(lv, m->trigger, &trip);
+	else
+		mp_held(lv, m, tx, held);
 }
 
 /* A pending transaction a mempool trigger looks at.  Debug only: every
@@ -547,6 +569,7 @@ static void on_sim(void *arg, const sim_result_t *r)
 	live_mp_t *m = &lv->mp[q->mp];
 	event_tx_t tx = q->tx;
 	int64_t seen_ms = q->seen_ms, now;
+	uint64_t held = m->det.tr.suppressed;
 	detect_trip_t trip;
 	bool tripped;
 
@@ -562,6 +585,8 @@ static void on_sim(void *arg, const sim_result_t *r)
 	log_sim(lv, m, r, seen_ms, now, tripped);
 	if (tripped)
 		emit_trip(lv, m->trigger, &trip);
+	else
+		mp_held(lv, m, &tx, held);
 }
 
 static void mempool_ask(live_t *lv, size_t i, const event_tx_t *tx)
@@ -598,6 +623,7 @@ static void mempool_event(live_t *lv, const event_tx_t *tx, int64_t now)
 
 	for (size_t i = 0; i < lv->nmp; i++) {
 		live_mp_t *m = &lv->mp[i];
+		uint64_t held = m->det.tr.suppressed;
 
 		if (!det_mempool_match(&m->det, tx))
 			continue;
@@ -607,6 +633,8 @@ static void mempool_event(live_t *lv, const event_tx_t *tx, int64_t now)
 			mempool_ask(lv, i, tx);
 		else if (det_mempool_judge(&m->det, tx, NULL, now, &trip))
 			emit_trip(lv, m->trigger, &trip);
+		else
+			mp_held(lv, m, tx, held);
 	}
 }
 
@@ -1056,6 +1084,49 @@ static uint64_t live_clock(void *ctx)
 	return (uint64_t)live_now(ctx);
 }
 
+/*
+ * The cooldowns of the state file (tracker_state: the trips the previous
+ * process acted on) handed to the triggers, so that neither a restart nor
+ * a reload trips again within cooldown_ms of them (engine.h,
+ * engine_seed_cooldown).  A mempool trigger's own wrapper takes it here,
+ * on the engine clock its trips are stamped with, never later than now.
+ * Liquidation triggers are not seeded: their cooldowns are per account,
+ * which the file does not keep (a lane's transaction in flight holds an
+ * account back instead).  With announce, one line per trigger seeded.
+ */
+static void seed_cooldowns(live_t *lv, bool announce)
+{
+	const config_keeper_t *cfg = lv->cfg;
+	const state_t *st = tracker_state(lv->trk);
+	int64_t now = live_now(lv);
+
+	for (size_t k = 0; k < st->ncooldowns; k++) {
+		const state_cooldown_t *c = &st->cooldowns[k];
+		int64_t at = c->last_trip_ms, until;
+		char ts[25], ts2[25];
+		uint64_t cd;
+		bool took;
+		size_t i;
+
+		for (i = 0; i < cfg->ntriggers && strcmp(cfg->triggers[i].name, c->trigger); i++)
+			;
+		if (i == cfg->ntriggers)
+			continue;   /* a trigger the config no longer has */
+		took = engine_seed_cooldown(lv->eng, i, at);
+		for (size_t j = 0; j < lv->nmp; j++)
+			if (lv->mp[j].trigger == i)
+				took |= detect_trigger_seed(&lv->mp[j].det.tr, at < now ? at : now);
+		cd = cfg->triggers[i].cooldown_ms;
+		if (!took || !announce || !cd)
+			continue;
+		until = cd < (uint64_t)(INT64_MAX - at) ? at + (int64_t)cd : INT64_MAX;
+		log_format_time(at, ts);
+		log_format_time(until, ts2);
+		log_info("run", "trigger %s: last tripped at %s (state file): cooldown_ms %llu, "
+			 "no trip before %s", c->trigger, ts, (unsigned long long)cd, ts2);
+	}
+}
+
 /* Whether address a is a watch entry (the node then delivers its logs). */
 static bool watched(const config_keeper_t *cfg, const addr_t *a)
 {
@@ -1392,6 +1463,11 @@ kerr_t live_new(const config_keeper_t *cfg, const live_opts_t *opts,
 	if ((err = node_new(lv->loop, cfg, lv->rpc, on_event, NULL, lv, &lv->node)) ||
 	    (err = feeds_new(lv->loop, cfg, on_event, NULL, lv, &lv->feeds)))
 		goto fail;
+	/* A drain already pending at start (or announced while the node's
+	 * socket was down) is read from the pool: only mempool triggers
+	 * look at pending transactions. */
+	if (lv->nmp && (err = node_set_options(lv->node, &(node_opts_t){ .read_pending = true })))
+		goto fail;
 	if ((err = setup_hands(lv)))
 		goto fail;
 	{
@@ -1403,6 +1479,7 @@ kerr_t live_new(const config_keeper_t *cfg, const live_opts_t *opts,
 				       &to)))
 			goto fail;
 	}
+	seed_cooldowns(lv, true);
 	if (cfg->metrics_listen && (err = setup_metrics(lv)))
 		goto fail;
 	*out = lv;
@@ -1768,10 +1845,12 @@ kerr_t live_reload(live_t *lv, const config_keeper_t *cfg)
 		det_mempool_init(&m->det, &m->tcfg);
 	}
 	free(tc);
+	/* As at a start: the trips acted on keep their cooldowns. */
+	seed_cooldowns(lv, false);
 	lv->st.reloads++;
-	log_info("run", "reloaded %s: %zu triggers with the new settings (their windows, "
-		 "confirm and cooldown start afresh)", cfg->path ? cfg->path : "the config",
-		 cfg->ntriggers);
+	log_info("run", "reloaded %s: %zu triggers with the new settings (their windows "
+		 "and confirm start afresh; cooldowns run on from the state file)",
+		 cfg->path ? cfg->path : "the config", cfg->ntriggers);
 	return KERR_OK;
 }
 

@@ -36,7 +36,10 @@
  * the next head.
  *
  * Mempool triggers.  Each has a det_mempool; every EV_PENDING_TX goes to
- * each one's match.  A match without simulate is judged at once (the worst
+ * each one's match.  With a mempool trigger the node also reads the
+ * pending pool at each connection (node.h, "Pending transactions at
+ * connect"), so that a drain already pending at start, or announced while
+ * the node's socket was down, is judged like one announced live.  A match without simulate is judged at once (the worst
  * case, det_mempool.h); with simulate it is simulated by one keeper/sim
  * shared by all of them and judged when the result arrives (on the engine
  * clock of that moment), from a copy of the transaction's fixed fields
@@ -53,8 +56,21 @@
  * LIVE_SIM_PENDING requests already wait, is not judged: it is counted
  * (sim_unjudged) and logged at warn once per transaction.  A transaction
  * the node notifies twice is judged twice (the second from sim's cache),
- * and the trigger's cooldown_ms holds back a second trip.  These trips do
- * not go through engine_external: det_mempool applied confirm/cooldown.
+ * and the trigger's cooldown_ms holds back a second trip (a verdict over
+ * the threshold that the cooldown holds back is logged at info, naming the
+ * trip it follows).  These trips do not go through engine_external:
+ * det_mempool applied confirm/cooldown.
+ *
+ * Cooldowns across restarts.  The tracker's state file keeps each
+ * trigger's last trip (tracker.h); at start, and after a reload, every
+ * trigger the file names takes it as a trip made before this process
+ * (engine_seed_cooldown; a mempool trigger's own wrapper here), so a
+ * restarted keeper does not trip again within cooldown_ms of its previous
+ * process's trip.  Each trigger seeded at start is logged at info (its
+ * last trip and the end of its cooldown).  The time is the trip's own,
+ * on the clock its trigger judges on (engine.h).  Liquidation triggers
+ * keep their cooldowns per account and are not seeded.  A dry run keeps
+ * no state file, so it seeds nothing.
  *
  * Liquidation triggers.  Each has a keeper/liq_scan on the chain.rpc
  * client, fed every event (liq_scan_event: heads and ticks of its feed
@@ -145,9 +161,9 @@
  * feeds, watch entries), a mempool trigger's simulate, and every setting
  * of a liquidation trigger.  An accepted reload rebuilds the engine and
  * the mempool detectors from the new config, with fresh state (windows,
- * bases and baselines refill, confirm and cooldown restart) -- as at a
- * start, but without dropping a connection, a transaction in flight or a
- * liquidation book.
+ * bases and baselines refill, confirm restarts, cooldowns run on from the
+ * state file's trips) -- as at a start, but without dropping a
+ * connection, a transaction in flight or a liquidation book.
  */
 #ifndef KEEPER_LIVE_H
 #define KEEPER_LIVE_H

@@ -11,6 +11,10 @@
  * connection: ws never delivers a frame of an old connection, so replies
  * after a reconnect answer requests of that connection.
  *
+ * The pending pool read at connect is a second, smaller one: one read at
+ * a time (the pending block, or the pool after it), never cancelled, so
+ * its completions need no id check.
+ *
  * The catch-up is a small state machine driven by rpc completions and one
  * timer.  A completion is accepted only if its request id is the one the
  * machine waits for, so a call that was still in flight when the socket
@@ -82,6 +86,12 @@ enum cu_state {
 	CU_RETRY,    /* waiting to retry the last call */
 };
 
+enum pr_state {
+	PR_IDLE,
+	PR_BLOCK,    /* eth_blockNumber + eth_getBlockByNumber("pending") out */
+	PR_POOL,     /* txpool_content out */
+};
+
 struct node {
 	loop_t *loop;
 	const config_keeper_t *cfg;
@@ -130,6 +140,13 @@ struct node {
 		uint64_t run_from;
 	} cu;
 	loop_timer_t cu_t;
+
+	struct {
+		enum pr_state state;
+		bool again;         /* another connection got ready meanwhile */
+		bool warned;        /* no rpc client: said once */
+		size_t passed, over, bad;   /* this read's */
+	} pr;
 
 	node_stats_t st;
 };
@@ -793,6 +810,209 @@ static void fetch_reply(node_t *n, uint64_t id, const node_frame_t *fr)
 	n->sink(n->ctx, &ev);
 }
 
+/* ---- the pending pool at connect (node.h) ---------------------------------- */
+
+static void pr_start(node_t *n);
+
+/* The read is over (done or failed): the next one if a connection got
+ * ready meanwhile. */
+static void pr_end(node_t *n)
+{
+	n->pr.state = PR_IDLE;
+	if (n->pr.again) {
+		n->pr.again = false;
+		pr_start(n);
+	}
+}
+
+static void pr_fail(node_t *n, const char *method, kerr_t err, const rpc_outcome_t *out)
+{
+	n->st.pending_errors++;
+	log_warn(MOD, "reading the pending transactions (%s) failed: %s%s%s; those pending "
+		 "before the subscription are not seen", method, kerr_str(err),
+		 err == KERR_RPC_ERROR && out ? ": " : "",
+		 err == KERR_RPC_ERROR && out ? out->message : "");
+	pr_end(n);
+}
+
+static void pr_finish(node_t *n, const char *method)
+{
+	log_info(MOD, "%zu transactions pending at connect (%s)", n->pr.passed, method);
+	if (n->pr.over)
+		log_warn(MOD, "pending transactions at connect: %zu beyond pending_max %u "
+			 "not passed on", n->pr.over, n->o.pending_max);
+	pr_end(n);
+}
+
+/* One transaction object of the reply, passed on as if announced. */
+static void pr_tx(node_t *n, const jtok_doc_t *d, size_t obj)
+{
+	event_t ev;
+	size_t h;
+	kerr_t err;
+
+	if (n->pr.passed >= n->o.pending_max) {
+		n->pr.over++;
+		n->st.pending_over++;
+		return;
+	}
+	if ((err = node_parse_tx_object(&n->np, d, obj, &ev))) {
+		/* Not a socket frame: counted here, the first logged.  A
+		 * block's rendering of a transaction need not be the pool's
+		 * (anvil's pending block was seen without a "to"): with its
+		 * hash readable it is fetched as an announced hash would be. */
+		const char *w = count_malformed(n, n->np.what);
+		char hx[67] = "without a hash";
+		uint8_t hash[32];
+		bool by_hash = jtok_type(d, obj) == JTOK_OBJECT &&
+			       jtok_key(d, obj, "hash", 4, &h) == KERR_OK &&
+			       jtok_fixed(d, h, hash, 32) == KERR_OK;
+
+		if (by_hash) {
+			hx[0] = '0', hx[1] = 'x';
+			hex_encode(hx + 2, hash, 32);
+			hx[66] = 0;
+		}
+		if (!n->pr.bad++)
+			log_warn(MOD, "pending transactions at connect: unreadable transaction "
+				 "%s: %s: %s%s", hx, w, kerr_str(err),
+				 by_hash ? "; fetching it by its hash" : "");
+		if (!by_hash)
+			return;
+		memset(&ev, 0, sizeof ev);
+		ev.kind = EV_PENDING_TX;
+		memcpy(ev.tx.hash, hash, 32);
+		n->pr.passed++;
+		n->st.pending_txs++;
+		fetch_tx(n, &ev);   /* counted in txs when passed on */
+		return;
+	}
+	n->pr.passed++;
+	n->st.pending_txs++;
+	n->st.txs++;
+	n->sink(n->ctx, &ev);
+}
+
+/* txpool_content: {"pending": {sender: {nonce: tx}}, "queued": ...}. */
+static void pr_pool_done(void *arg, const rpc_reply_t *r)
+{
+	node_t *n = arg;
+	const jtok_doc_t *d = r->doc;
+	size_t p;
+
+	if (r->err) {
+		pr_fail(n, "txpool_content", r->err, r->out);
+		return;
+	}
+	if (jtok_type(d, r->result) != JTOK_OBJECT ||
+	    jtok_key(d, r->result, "pending", 7, &p) != KERR_OK ||
+	    jtok_type(d, p) != JTOK_OBJECT) {
+		pr_fail(n, "txpool_content", KERR_RPC_REPLY, NULL);
+		return;
+	}
+	for (size_t a = jtok_first(d, p); a != JTOK_NONE; a = jtok_after(d, p, a)) {
+		size_t txs = a + 1;
+
+		if (jtok_type(d, txs) != JTOK_OBJECT) {
+			n->pr.bad++;
+			count_malformed(n, "result.pending");
+			continue;
+		}
+		for (size_t k = jtok_first(d, txs); k != JTOK_NONE; k = jtok_after(d, txs, k))
+			pr_tx(n, d, k + 1);
+	}
+	pr_finish(n, "txpool_content");
+}
+
+/* The pending block will not do (why): the pool instead. */
+static void pr_pool(node_t *n, const char *why)
+{
+	kerr_t err;
+
+	log_info(MOD, "pending block %s: reading txpool_content instead", why);
+	n->st.pending_pool++;
+	if ((err = rpc_call(n->rpc, "txpool_content", NULL, 0, pr_pool_done, n, NULL))) {
+		pr_fail(n, "txpool_content", err, NULL);
+		return;
+	}
+	n->pr.state = PR_POOL;
+}
+
+static void pr_block_done(void *arg, const rpc_batch_reply_t *b)
+{
+	node_t *n = arg;
+	const rpc_item_t *hd, *bl;
+	const jtok_doc_t *d = b->doc;
+	uint64_t head, num;
+	size_t k, txs;
+
+	if (b->err || b->n != 2) {
+		pr_fail(n, "eth_getBlockByNumber", b->err ? b->err : KERR_RPC_REPLY, b->out);
+		return;
+	}
+	hd = &b->items[0];
+	bl = &b->items[1];
+	if (bl->err == KERR_RPC_ERROR && (bl->out->kind == RPC_E_METHOD_NOT_FOUND ||
+					  bl->out->kind == RPC_E_INVALID_PARAMS)) {
+		pr_pool(n, "not served");
+		return;
+	}
+	if (bl->err) {
+		pr_fail(n, "eth_getBlockByNumber", bl->err, bl->out);
+		return;
+	}
+	if (jtok_type(d, bl->result) == JTOK_NULL) {
+		pr_pool(n, "is null");
+		return;
+	}
+	if (jtok_type(d, bl->result) != JTOK_OBJECT ||
+	    jtok_key(d, bl->result, "number", 6, &k) != KERR_OK ||
+	    jtok_u64(d, k, &num) != KERR_OK ||
+	    jtok_key(d, bl->result, "transactions", 12, &txs) != KERR_OK ||
+	    jtok_type(d, txs) != JTOK_ARRAY) {
+		pr_fail(n, "eth_getBlockByNumber", KERR_RPC_REPLY, NULL);
+		return;
+	}
+	/* Without the head (its call failed) the block is taken as pending. */
+	if (hd->err == KERR_OK && jtok_u64(d, hd->result, &head) == KERR_OK && num <= head) {
+		pr_pool(n, "is a mined block");
+		return;
+	}
+	for (k = jtok_first(d, txs); k != JTOK_NONE; k = jtok_after(d, txs, k))
+		pr_tx(n, d, k);
+	pr_finish(n, "eth_getBlockByNumber pending");
+}
+
+static void pr_start(node_t *n)
+{
+	static const char params[] = "[\"pending\",true]";
+	const rpc_req_t q[2] = {
+		{ .kind = RPC_REQ_BLOCK_NUMBER },
+		{ .kind = RPC_REQ_RAW, .method = "eth_getBlockByNumber", .params = params,
+		  .params_len = sizeof params - 1 },
+	};
+	kerr_t err;
+
+	if (!n->rpc) {
+		if (!n->pr.warned)
+			log_warn(MOD, "no rpc client: transactions pending before the "
+				 "subscription are not read");
+		n->pr.warned = true;
+		return;
+	}
+	if (n->pr.state != PR_IDLE) {
+		n->pr.again = true;
+		return;
+	}
+	n->pr.passed = n->pr.over = n->pr.bad = 0;
+	n->st.pending_reads++;
+	if ((err = rpc_batch(n->rpc, q, 2, pr_block_done, n, NULL))) {
+		pr_fail(n, "eth_getBlockByNumber", err, NULL);
+		return;
+	}
+	n->pr.state = PR_BLOCK;
+}
+
 /* ---- subscriptions -------------------------------------------------------- */
 
 static void send_sub(node_t *n, struct sub *s)
@@ -841,6 +1061,10 @@ static void sub_reply(node_t *n, struct sub *s, const node_frame_t *fr)
 		memcpy(s->id, v.p, v.len);
 		s->id_len = (uint8_t)v.len;
 		n->st.subscribed++;
+		/* From here on new pending transactions are announced: what
+		 * came before is read once. */
+		if (n->o.read_pending && (s->kind == SUB_PENDING || s->kind == SUB_PENDING_HASHES))
+			pr_start(n);
 	} else {
 		char msg[200] = "no subscription id in the reply";
 		char what[CONFIG_NAME_MAX + 32];
@@ -1003,6 +1227,7 @@ static const node_opts_t defaults = {
 	.fetch_timeout_ms = 10000,
 	.catchup_blocks = 2000,
 	.ready_wait_ms = 5000,
+	.pending_max = 1024,
 };
 
 static void apply_defaults(node_opts_t *o)
@@ -1017,6 +1242,7 @@ static void apply_defaults(node_opts_t *o)
 	DEF(fetch_timeout_ms);
 	DEF(catchup_blocks);
 	DEF(ready_wait_ms);
+	DEF(pending_max);
 #undef DEF
 }
 
@@ -1133,7 +1359,7 @@ kerr_t node_set_options(node_t *n, const node_opts_t *opts)
 	o = *opts;
 	apply_defaults(&o);
 	if (o.max_frame > NODE_PARSE_FRAME_HARD || o.backoff_max_ms < o.backoff_min_ms ||
-	    o.max_fetches > NODE_MAX_FETCHES)
+	    o.max_fetches > NODE_MAX_FETCHES || o.pending_max > NODE_MAX_PENDING)
 		return KERR_ARG;
 	n->o = o;
 	return KERR_OK;

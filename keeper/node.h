@@ -43,6 +43,32 @@
  * are assumed to follow the same chain as chain.ws: blocks an endpoint
  * does not have yet are not asked for (its eth_blockNumber is the end).
  *
+ * Pending transactions at connect (opts.read_pending).  newPendingTransactions
+ * announces only what reaches the node after the subscription: a transaction
+ * already pending when keeper starts, or announced while the socket was down,
+ * would never be seen -- a drain sent just before a restart goes unanswered.
+ * So once a connection's pending subscription is answered (from then on new
+ * ones are announced), node reads the pending pool over the rpc:
+ * eth_getBlockByNumber("pending", true), batched with eth_blockNumber
+ * (anvil, geth, erigon and nethermind answer it with the transactions a
+ * block built now would hold).  When the node does not know the method or
+ * its parameters, answers null, or answers with a block that is not above
+ * its head (a node that takes "pending" for "latest": those transactions
+ * are mined), txpool_content is read instead (geth, anvil, reth: its
+ * "pending" part, the transactions that can run; "queued" ones cannot).
+ * Each transaction goes to the sink as an EV_PENDING_TX, as a notified one
+ * would (a transaction also announced live is passed on twice: the mempool
+ * triggers' simulation cache and cooldown absorb that); one whose object
+ * node_parse refuses but whose hash is readable is fetched by that hash
+ * as an announced hash is (a block's rendering of a transaction need not
+ * be the pool's), the refusal counted as malformed; at most
+ * opts.pending_max per read (the rest counted).  The reply is bounded by
+ * the rpc client's max_reply (rpc.h: larger is KERR_TOO_LONG) and its
+ * token limit.  A read that fails is logged at warn and counted, not
+ * retried before the next connection.  One read at a time: a connection
+ * ready while one is out reads again when it ends.  Without an rpc client
+ * nothing is read (a warning, once).
+ *
  * Ordering.  Live events go out as they arrive.  Caught-up logs go out
  * range by range in ascending blocks; within a range filter by filter,
  * each in the node's (block, logIndex) order, so two filters' logs of one
@@ -94,6 +120,8 @@
 #define NODE_MALFORMED_FIELDS 16
 /* Largest max_fetches. */
 #define NODE_MAX_FETCHES 4096
+/* Largest pending_max (transactions passed on per pending pool read). */
+#define NODE_MAX_PENDING 65536
 
 typedef struct node node_t;
 
@@ -115,9 +143,15 @@ typedef struct node_opts {
 	uint32_t ready_wait_ms;    /* [5000] start a catch-up this long after
 				      a reconnect even if some subscription
 				      was never answered */
+	uint32_t pending_max;      /* [1024] transactions passed on per
+				      pending pool read, at most
+				      NODE_MAX_PENDING */
 	/* Subscribe to pending hashes only and fetch each transaction (for
 	 * providers that refuse or bill full objects differently). */
 	bool pending_hashes_only;
+	/* Read the pending pool once each connection's pending subscription
+	 * is answered (see "Pending transactions at connect"). */
+	bool read_pending;
 } node_opts_t;
 
 /* One malformed-frame counter: what = node_parse's field name. */
@@ -157,6 +191,12 @@ typedef struct node_stats {
 	uint64_t catchup_logs;    /* logs passed on from a catch-up */
 	uint64_t catchup_errors;  /* failed calls (retried or halved) */
 	uint64_t catchup_skipped; /* (filter, block) pairs given up on */
+	uint64_t pending_reads;   /* pending pool reads started */
+	uint64_t pending_pool;    /* of which fell back to txpool_content */
+	uint64_t pending_txs;     /* transactions they passed on (also in txs)
+				     or fetched by hash (in txs once passed) */
+	uint64_t pending_over;    /* transactions beyond pending_max: dropped */
+	uint64_t pending_errors;  /* reads that failed */
 	bool head_known;
 	uint64_t head;            /* number of the last head seen */
 	ws_stats_t ws;            /* the socket's own counters */
@@ -176,7 +216,8 @@ kerr_t node_new(loop_t *loop, const config_keeper_t *cfg, rpc_client_t *rpc,
 
 /* Change the options (see node_opts_t); only before node_start().
  * KERR_ARG after it, for max_frame over NODE_PARSE_FRAME_HARD, max_fetches
- * over NODE_MAX_FETCHES, or backoff_max_ms below backoff_min_ms. */
+ * over NODE_MAX_FETCHES, pending_max over NODE_MAX_PENDING, or
+ * backoff_max_ms below backoff_min_ms. */
 kerr_t node_set_options(node_t *n, const node_opts_t *opts);
 
 /* Start connecting (on the loop's next turn).  KERR_OK; KERR_ARG (a bad

@@ -151,6 +151,8 @@ struct tracker {
 	bool started;
 	/* market */
 	bool has_head;
+	bool market_due;             /* the start's read of the latest block */
+	struct op op_market;
 	u256_t base_fee;
 	uint64_t gas_used, gas_limit;
 	double pct[TRACKER_MAX_PCT];
@@ -1304,10 +1306,79 @@ static void ps_guard_cb(void *arg, const rpc_reply_t *r)
 	round_done(t);
 }
 
+/* The market of a block: a head's, or the latest block read at start. */
+static void market_set(tracker_t *t, const event_head_t *h)
+{
+	if (!t->has_block || h->number > t->block)
+		t->block = h->number;
+	t->has_block = true;
+	if (h->has_base_fee && h->has_gas && h->gas_limit >= 2) {
+		t->has_head = true;
+		t->base_fee = h->base_fee;
+		t->gas_used = h->gas_used;
+		t->gas_limit = h->gas_limit;
+	}
+}
+
+/* The header fields of a block object (eth_getBlockByNumber) a market
+ * needs; baseFeePerGas is absent before London. */
+static kerr_t read_header(const jtok_doc_t *d, size_t o, event_head_t *h)
+{
+	size_t k;
+	kerr_t err;
+
+	memset(h, 0, sizeof *h);
+	if (jtok_type(d, o) != JTOK_OBJECT)
+		return KERR_RPC_REPLY;
+	if ((err = jtok_key(d, o, "number", 6, &k)) || (err = jtok_u64(d, k, &h->number)) ||
+	    (err = jtok_key(d, o, "gasUsed", 7, &k)) || (err = jtok_u64(d, k, &h->gas_used)) ||
+	    (err = jtok_key(d, o, "gasLimit", 8, &k)) || (err = jtok_u64(d, k, &h->gas_limit)) ||
+	    (err = jtok_key_opt(d, o, "baseFeePerGas", &k)))
+		return err;
+	h->has_gas = true;
+	if (k != JTOK_NONE && jtok_type(d, k) != JTOK_NULL) {
+		if ((err = jtok_u256(d, k, &h->base_fee)))
+			return err;
+		h->has_base_fee = true;
+	}
+	return KERR_OK;
+}
+
+/* The start's latest block: the market until the first head. */
+static void market_cb(void *arg, const rpc_reply_t *r)
+{
+	struct op *op = arg;
+	tracker_t *t = op->t;
+	char fee[U256_DEC_MAX];
+	event_head_t h;
+	kerr_t err = r->err;
+
+	if (!err)
+		err = read_header(r->doc, r->result, &h);
+	if (err) {
+		t->s.rpc_errors++;
+		log_warn(MOD, "the latest block is unreadable at start (%s): until the first "
+			 "head a trip bids its gas strategy's cap", kerr_str(err));
+	} else if (!t->has_head) {
+		/* A head that came first is newer: it stays. */
+		market_set(t, &h);
+		if (h.has_base_fee)
+			u256_to_dec(&h.base_fee, fee, sizeof fee);
+		log_info(MOD, "market at start: block %" PRIu64 ", base fee %s wei, gas used "
+			 "%" PRIu64 " of %" PRIu64, h.number, h.has_base_fee ? fee : "(none)",
+			 h.gas_used, h.gas_limit);
+	}
+	round_done(t);
+}
+
 static void round_start(tracker_t *t)
 {
 	uint8_t sel[4];
 	size_t i;
+	/* The start's round reads the latest block and the fee history that
+	 * a head round reads, so that a trip before the first head bids on
+	 * the market rather than at its strategy's cap. */
+	bool market = t->market_due && !t->has_head;
 
 	t->round_busy = true;
 	t->round_head = t->again_head;
@@ -1329,7 +1400,20 @@ static void round_start(tracker_t *t)
 			t->s.rpc_errors++;
 		}
 	}
-	if (t->round_head && t->need_fees && !t->fees_busy) {
+	t->market_due = false;
+	if (market) {
+		static const char latest[] = "[\"latest\",false]";
+
+		if (rpc_call(t->rpc, "eth_getBlockByNumber", latest, sizeof latest - 1,
+			     market_cb, &t->op_market, NULL) == KERR_OK) {
+			t->round_wait++;
+		} else {
+			t->s.rpc_errors++;
+			log_warn(MOD, "the latest block is not read at start: until the first "
+				 "head a trip bids its gas strategy's cap");
+		}
+	}
+	if ((t->round_head || market) && t->need_fees && !t->fees_busy) {
 		if (rpc_fee_history(t->rpc, t->o.fee_blocks, RPC_LATEST, t->pct, t->npct,
 				    fee_history_cb, &t->op_fees, NULL) == KERR_OK) {
 			t->fees_busy = true;
@@ -1598,15 +1682,7 @@ static void request_round(tracker_t *t, bool head)
 
 void tracker_head(tracker_t *t, const event_head_t *h)
 {
-	if (!t->has_block || h->number > t->block)
-		t->block = h->number;
-	t->has_block = true;
-	if (h->has_base_fee && h->has_gas && h->gas_limit >= 2) {
-		t->has_head = true;
-		t->base_fee = h->base_fee;
-		t->gas_used = h->gas_used;
-		t->gas_limit = h->gas_limit;
-	}
+	market_set(t, h);
 	request_round(t, true);
 }
 
@@ -1937,6 +2013,7 @@ kerr_t tracker_new(tracker_t **out, const config_keeper_t *cfg,
 	nonce_init(&t->nonce);
 	t->op_obs = (struct op){ t, 0 };
 	t->op_fees = (struct op){ t, 0 };
+	t->op_market = (struct op){ t, 0 };
 	t->e = calloc(TRACKER_MAX_TXS, sizeof *t->e);
 	t->ps = calloc(cfg->nactions ? cfg->nactions : 1, sizeof *t->ps);
 	t->st = calloc(1, sizeof *t->st);
@@ -2011,6 +2088,7 @@ kerr_t tracker_start(tracker_t *t)
 	if (!t || t->started)
 		return KERR_ARG;
 	t->started = true;
+	t->market_due = true;
 	if (t->loop && t->every_ms) {
 		t->timer_on = true;
 		loop_timer_arm_ms(&t->timer, (int64_t)t->every_ms);

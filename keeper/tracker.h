@@ -37,7 +37,12 @@
  *     over the market of the last head (its base fee and gas, and the
  *     eth_feeHistory rewards at the strategy's percentile: eip1559's
  *     priority_percentile, 50 for the others) and, for a trip caused by a
- *     pending transaction, that transaction's fees as the rival (outbid);
+ *     pending transaction, that transaction's fees as the rival (outbid).
+ *     Before the first head the market is the latest block, read with
+ *     the fee history by the start's round (tracker_start): a trip that
+ *     waits for that round's nonce is quoted after it, so a keeper that
+ *     trips before it has seen a head does not bid its strategy's cap.
+ *     If that read fails (a warning), the cap it is until a head comes;
  *  5. a nonce from keeper/nonce.h (before the first chain observation the
  *     trip waits for one, and so after a "nonce too low"), an EIP-1559
  *     transaction to the action's `to`, signed by the (restricted) signer;
@@ -314,7 +319,8 @@ kerr_t tracker_new(tracker_t **out, const config_keeper_t *cfg,
 		   const tracker_opts_t *opts);
 
 /* Start: the first observation of the chain (nonce, balance, receipts and
- * guards of what the state file listed) and the every_ms timer. */
+ * guards of what the state file listed, the latest block and the fee
+ * history as the market until the first head) and the every_ms timer. */
 kerr_t tracker_start(tracker_t *t);
 
 /* Free t (NULL is fine); see the teardown order above. */

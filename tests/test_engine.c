@@ -12,7 +12,10 @@
  *     exactly the (watch, asset) pairs the outflow triggers need;
  *   - engine_time drives stale silence, depeg hold_ms and confirm_ms (on
  *     the feed's own clock), but not confirm_ticks;
- *   - cooldown is per trigger;
+ *   - cooldown is per trigger; a cooldown handed over from a previous
+ *     process (engine_seed_cooldown) holds trips back on the trigger's own
+ *     clock, for every asset of an outflow trigger, never past cooldown_ms
+ *     from the engine clock;
  *   - engine_external passes a mempool condition through the trigger's
  *     confirm/cooldown and carries tx, account, amount and token;
  *   - the same random sequence twice gives identical trip lists;
@@ -592,6 +595,94 @@ out:
 	done(e, cfg);
 }
 
+/*
+ * Cooldowns handed over from a previous process (the state file): a
+ * seeded trigger holds its trips back until cooldown_ms after the seed,
+ * on the clock its wrapper judges on (a price_move's feed clock, here
+ * behind the engine's wall clock); an unseeded twin trips at once; every
+ * asset of an outflow trigger takes the seed; a seed later than the
+ * engine clock counts from the engine clock; a trigger that tripped
+ * itself keeps its own time.
+ */
+static void test_seed_cooldown(void)
+{
+	config_keeper_t *cfg;
+	static trips_t tr;
+	engine_trigger_stats_t s;
+	tlog_t l;
+	u256_t b;
+	addr_t t2 = A(TOK_2);
+	const int64_t start = 1000000;
+	engine_t *e = mk(&cfg,
+		"{ name = \"pm\"; kind = \"price_move\"; feed = \"a\"; window_ms = 10000; threshold_pct = 5; cooldown_ms = 60000; action = \"p\"; },\n"
+		"{ name = \"twin\"; kind = \"price_move\"; feed = \"b\"; window_ms = 10000; threshold_pct = 5; cooldown_ms = 60000; action = \"p\"; },\n"
+		"{ name = \"of\"; kind = \"outflow\"; watch = \"v\"; window_ms = 60000; threshold_pct = 10; cooldown_ms = 60000; action = \"p\"; },\n"
+		"{ name = \"mp\"; kind = \"mempool\"; watch = \"v\"; threshold_pct = 5; cooldown_ms = 60000; action = \"p\"; }",
+		&tr, start);
+
+	if (!e)
+		goto out;
+	/* The previous process tripped pm at feed time 990000 (its feed's
+	 * clock runs 5 s behind the engine's) and of at engine time 999000. */
+	CHECK(engine_seed_cooldown(e, 0, 990000));
+	CHECK(engine_seed_cooldown(e, 2, 999000));
+	CHECK(!engine_seed_cooldown(e, 4, 990000));
+	CHECK(!engine_seed_cooldown(NULL, 0, 990000));
+	CHECK_EQ_INT(tr.n, 0);
+	CHECK_OK(engine_trigger_stats(e, 0, &s));
+	CHECK_EQ_INT(s.trips, 0);
+
+	/* The same drop on both feeds: only the twin trips. */
+	CHECK_EQ_INT(tick2(e, 0, 995000, start + 100, 100), 0);
+	CHECK_EQ_INT(tick2(e, 0, 995100, start + 200, 90), 0);
+	CHECK_EQ_INT(tick2(e, 1, 995000, start + 100, 100), 0);
+	CHECK_EQ_INT(tick2(e, 1, 995100, start + 200, 90), 1);
+	CHECK_EQ_INT(tr.n, 1);
+	CHECK_EQ_INT(tr.trig[0], 1);
+	CHECK_OK(engine_trigger_stats(e, 0, &s));
+	CHECK_EQ_INT(s.suppressed, 1);
+	/* Its own trip is newer than any seed. */
+	CHECK(!engine_seed_cooldown(e, 1, 900000));
+	/* Timers while the drop is in pm's window do not trip it either. */
+	for (int64_t t = start + 300; t <= start + 20000; t += 100)
+		engine_time(e, t);
+	CHECK_EQ_INT(tr.n, 1);
+	/* A drop 60 s after the seed on pm's clock trips. */
+	CHECK_EQ_INT(tick2(e, 0, 1049900, start + 55000, 100), 0);
+	CHECK_EQ_INT(tick2(e, 0, 1050000, start + 55100, 90), 1);
+	CHECK_EQ_INT(tr.trig[1], 0);
+	CHECK_EQ_INT(tr.trip[1].time_ms, 1050000);
+
+	/* Outflow: bases of v's ETH and both tokens, then 50 % of TOK_2 out
+	 * (an asset other than whichever tripped before): held back. */
+	b = U(1000);
+	CHECK_OK(engine_balance(e, 0, 0, 1, start + 55100, &b));
+	CHECK_OK(engine_balance(e, 0, 1, 1, start + 55100, &b));
+	CHECK_OK(engine_balance(e, 0, 2, 1, start + 55100, &b));
+	mklog(&l, TOK_2, WATCH_V, OTHER, 500, 2, 0);
+	CHECK_EQ_INT(engine_event(e, &l.ev, start + 56000), 0);
+	CHECK_OK(engine_trigger_stats(e, 2, &s));
+	CHECK_EQ_INT(s.trips, 0);
+	CHECK_EQ_INT(s.suppressed, 1);
+	/* ... until 60 s after its seed: the next timer past it trips. */
+	CHECK_EQ_INT(engine_time(e, 999000 + 59999), 0);
+	CHECK_EQ_INT(engine_time(e, 999000 + 60000), 1);
+	CHECK_EQ_INT(tr.trig[2], 2);
+	CHECK(tr.trip[2].has_token && addr_eq(&tr.trip[2].token, &t2));
+
+	/* A seed from a clock ahead of the engine's counts from the engine
+	 * clock (now 1059000): held back 60 s from there, not from 2e9. */
+	CHECK_EQ_INT(engine_now(e), 1059000);
+	CHECK(engine_seed_cooldown(e, 3, 2000000000));
+	CHECK(!engine_external(e, 3, 1059000 + 59999, true, 100, 5, NULL, NULL));
+	CHECK(engine_external(e, 3, 1059000 + 60000, true, 100, 5, NULL, NULL));
+	CHECK_OK(engine_trigger_stats(e, 3, &s));
+	CHECK_EQ_INT(s.trips, 1);
+	CHECK_EQ_INT(s.suppressed, 1);
+out:
+	done(e, cfg);
+}
+
 /* Every kind at once, for determinism and counters. */
 #define ALL_KINDS \
 	"{ name = \"pm\"; kind = \"price_move\"; feed = \"a\"; window_ms = 5000; threshold_pct = 1.5; cooldown_ms = 2000; action = \"p\"; },\n" \
@@ -765,6 +856,7 @@ int main(void)
 	RUN(test_cooldown_per_trigger);
 	RUN(test_price_move_expires);
 	RUN(test_external);
+	RUN(test_seed_cooldown);
 	RUN(test_determinism);
 	RUN(test_bad_input);
 	return t_done();

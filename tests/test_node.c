@@ -19,7 +19,11 @@
  *  - catch-up after a reconnect: halved ranges on a result cap, a block
  *    skipped, an unreadable log counted, a live log not passed on twice,
  *    and a catch-up cut by a second disconnect whose late reply is
- *    ignored.
+ *    ignored;
+ *  - the pending pool read at each connection: the pending block, or
+ *    txpool_content when the node takes "pending" for its head, does not
+ *    know the method or answers null; the pending_max bound; a read that
+ *    fails.
  * Every loop run is bounded by a watchdog.
  */
 #include <ctype.h>
@@ -1016,6 +1020,279 @@ out:
 	rpc_free(rpc);
 }
 
+/* ---- the pending pool at connect, with a scripted rpc transport */
+
+enum { PD_BLOCK, PD_LATEST, PD_NULL, PD_NO_METHOD };
+
+#define PDQ 16
+static struct {
+	int mode;                 /* what eth_getBlockByNumber("pending") answers */
+	bool pool_fails;          /* txpool_content: a node error */
+	json_t *block_txs;        /* the pending block's transactions */
+	json_t *pool;             /* txpool_content's result */
+	int batches, pool_calls;
+	json_t *last_batch;       /* the last batch request */
+	struct { bool used; rpc_net_done_fn done; void *arg; json_t *req; } q[PDQ];
+} PD;
+static loop_timer_t pd_t;
+
+/* A transaction of the fixture with another hash and nonce, and the
+ * block fields a pending block's transactions carry (anvil: non-null). */
+static json_t *pd_tx(int k, bool in_block)
+{
+	json_t *t = fx_result(5);
+	char h[67], nn[24];
+
+	snprintf(h, sizeof h, "0x%064x", 0x7000 + k);
+	snprintf(nn, sizeof nn, "0x%x", k);
+	json_object_set_new(t, "hash", json_string(h));
+	json_object_set_new(t, "nonce", json_string(nn));
+	if (in_block) {
+		json_object_set_new(t, "blockNumber", json_string("0x65"));
+		json_object_set_new(t, "blockHash", json_string(h));
+	}
+	return t;
+}
+
+static json_t *pd_answer(json_t *req)
+{
+	const char *m = json_string_value(json_object_get(req, "method"));
+	json_t *r = json_pack("{s:s,s:O}", "jsonrpc", "2.0", "id", json_object_get(req, "id"));
+
+	if (m && !strcmp(m, "eth_blockNumber")) {
+		json_object_set_new(r, "result", json_string("0x64"));
+	} else if (m && !strcmp(m, "eth_getBlockByNumber")) {
+		if (PD.mode == PD_NO_METHOD)
+			json_object_set_new(r, "error", json_pack("{s:i,s:s}", "code", -32601,
+				"message", "the method eth_getBlockByNumber does not exist/is not available"));
+		else if (PD.mode == PD_NULL)
+			json_object_set_new(r, "result", json_null());
+		else
+			json_object_set_new(r, "result", json_pack("{s:s,s:O}", "number",
+				PD.mode == PD_BLOCK ? "0x65" : "0x64", "transactions", PD.block_txs));
+	} else if (m && !strcmp(m, "txpool_content")) {
+		PD.pool_calls++;
+		if (PD.pool_fails)
+			json_object_set_new(r, "error", json_pack("{s:i,s:s}", "code", -32000,
+				"message", "txpool busy"));
+		else
+			json_object_set_new(r, "result", json_incref(PD.pool));
+	} else {
+		json_object_set_new(r, "error", json_pack("{s:i,s:s}", "code", -32601,
+			"message", "method not found"));
+	}
+	return r;
+}
+
+static void pd_timer(loop_t *loop, void *arg)
+{
+	(void)loop;
+	(void)arg;
+	for (int i = 0; i < PDQ; i++) {
+		json_t *reply, *req = PD.q[i].req;
+		rpc_net_result_t res;
+		char *body;
+
+		if (!PD.q[i].used)
+			continue;
+		if (json_is_array(req)) {
+			size_t k;
+			json_t *c;
+
+			reply = json_array();
+			json_array_foreach(req, k, c)
+				json_array_append_new(reply, pd_answer(c));
+		} else {
+			reply = pd_answer(req);
+		}
+		body = json_dumps(reply, JSON_COMPACT);
+		json_decref(reply);
+		json_decref(req);
+		PD.q[i].used = false;
+		res = (rpc_net_result_t){ RPC_NET_OK, 200, body, strlen(body) };
+		PD.q[i].done(PD.q[i].arg, &res);
+		free(body);
+	}
+}
+
+static kerr_t pd_send(void *ctx, size_t url, const char *body, size_t len,
+		      uint32_t timeout_ms, rpc_net_done_fn done, void *arg)
+{
+	(void)ctx;
+	(void)url;
+	(void)timeout_ms;
+	for (int i = 0; i < PDQ; i++) {
+		if (PD.q[i].used)
+			continue;
+		if (!(PD.q[i].req = json_loadb(body, len, 0, NULL)))
+			return KERR_ARG;
+		if (json_is_array(PD.q[i].req)) {
+			PD.batches++;
+			json_decref(PD.last_batch);
+			PD.last_batch = json_incref(PD.q[i].req);
+		}
+		PD.q[i].used = true;
+		PD.q[i].done = done;
+		PD.q[i].arg = arg;
+		loop_timer_arm_ms(&pd_t, 1);
+		return KERR_OK;
+	}
+	return KERR_RPC_BUSY;
+}
+
+static bool pd_failed(void)
+{
+	stats();
+	return ST.pending_errors >= 1;
+}
+
+/* The hash of pending event i is 0x7000 + k. */
+static void pd_is(int i, int k)
+{
+	uint8_t b[32];
+	char h[67];
+
+	snprintf(h, sizeof h, "0x%064x", 0x7000 + k);
+	CHECK_OK(hex_decode_exact(b, 32, h, 66));
+	CHECK(i < nR && R[i].ev.kind == EV_PENDING_TX && R[i].ev.tx.full);
+	if (i < nR)
+		CHECK_EQ_MEM(R[i].ev.tx.hash, b, 32);
+}
+
+/*
+ * Each connection reads what was pending before its subscription: the
+ * pending block (batched with eth_blockNumber; a transaction it renders
+ * unreadably is fetched by its hash); a node that answers
+ * "pending" with its latest block, or knows no such method, is asked
+ * txpool_content (its pending part; queued is left), at most pending_max
+ * transactions per read; a pool that cannot be read is counted and
+ * logged, and the connection goes on.
+ */
+static void test_pending_read(void)
+{
+	const rpc_transport_t t = { NULL, pd_send };
+	const node_opts_t o = { .backoff_min_ms = 50, .backoff_max_ms = 100,
+				.read_pending = true, .pending_max = 3 };
+	rpc_client_t *rpc = NULL;
+	json_t *c, *bad;
+	char h8[67];
+
+	memset(&PD, 0, sizeof PD);
+	/* the third one rendered without "to" (as anvil once did): fetched
+	 * by its hash over the socket */
+	bad = pd_tx(8, true);
+	json_object_del(bad, "to");
+	PD.block_txs = json_pack("[o,o,o]", pd_tx(1, true), pd_tx(2, true), bad);
+	FS.answer_fetches = true;
+	snprintf(h8, sizeof h8, "0x%064x", 0x7000 + 8);
+	FS.tx_answers = json_pack("{s:o}", h8, pd_tx(8, false));
+	PD.pool = json_pack("{s:{s:{s:o,s:o},s:{s:o,s:o}},s:{s:{s:o}}}",
+			    "pending", "0x90f79bf6eb2c4f870365e785982e1f101e93b906",
+			    "5", pd_tx(3, false), "6", pd_tx(4, false),
+			    "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc",
+			    "0", pd_tx(5, false), "1", pd_tx(6, false),
+			    "queued", "0x15d34aaf54267db7d7c367839aaf71a00a2c6a65",
+			    "9", pd_tx(7, false));
+	loop_timer_init(&pd_t, L, pd_timer, NULL);
+	CHECK_OK(rpc_new(&rpc, 1, &t, rpc_http_clock, L, NULL));
+	if (!rpc || !setup(rpc, &o))
+		goto out;
+
+	/* At start: the pending block's three transactions, the third
+	 * through eth_getTransactionByHash. */
+	CHECK(events(3, 3000));
+	run_until(never, 30);
+	stats();
+	CHECK_EQ_INT(nR, 3);
+	pd_is(0, 1);
+	pd_is(1, 2);
+	pd_is(2, 8);
+	CHECK_EQ_INT(ST.pending_reads, 1);
+	CHECK_EQ_INT(ST.pending_txs, 3);
+	CHECK_EQ_INT(ST.pending_pool, 0);
+	CHECK_EQ_INT(ST.txs, 3);
+	CHECK_EQ_INT(ST.fetches, 1);
+	CHECK_EQ_INT(ST.fetched, 1);
+	CHECK_EQ_INT(ST.malformed, 1);
+	CHECK_EQ_STR(ST.malformed_by[0].what, "result.to");
+	CHECK_EQ_INT(PD.batches, 1);
+	CHECK_EQ_INT(PD.pool_calls, 0);
+	CHECK_EQ_INT(json_array_size(PD.last_batch), 2);
+	c = json_array_get(PD.last_batch, 1);
+	CHECK_EQ_STR(json_string_value(json_object_get(c, "method")), "eth_getBlockByNumber");
+	CHECK_EQ_STR(json_string_value(json_array_get(json_object_get(c, "params"), 0)), "pending");
+	CHECK(json_is_true(json_array_get(json_object_get(c, "params"), 1)));
+
+	/* A reconnect to a node that answers "pending" with its head block:
+	 * txpool_content, whose four pending transactions exceed
+	 * pending_max 3; the queued one is not passed on. */
+	PD.mode = PD_LATEST;
+	fs_close();
+	CHECK(run_until(ready2, 3000));
+	CHECK(events(6, 3000));
+	run_until(never, 30);
+	stats();
+	CHECK_EQ_INT(nR, 6);
+	CHECK_EQ_INT(ST.pending_reads, 2);
+	CHECK_EQ_INT(ST.pending_pool, 1);
+	CHECK_EQ_INT(ST.pending_txs, 6);
+	CHECK_EQ_INT(ST.pending_over, 1);
+	CHECK_EQ_INT(PD.pool_calls, 1);
+	/* the pool's order: sender by sender, nonce by nonce */
+	pd_is(3, 3);
+	pd_is(4, 4);
+	pd_is(5, 5);
+
+	/* A node without the method, whose pool cannot be read either: a
+	 * failed read, and the connection goes on (a head passes). */
+	PD.mode = PD_NO_METHOD;
+	PD.pool_fails = true;
+	fs_close();
+	CHECK(run_until(ready3, 3000));
+	CHECK(run_until(pd_failed, 3000));
+	fs_notify(fs_sub("newHeads", 0), fx_result(7));
+	CHECK(events(7, 2000));
+	stats();
+	CHECK_EQ_INT(ST.pending_reads, 3);
+	CHECK_EQ_INT(ST.pending_pool, 2);
+	CHECK_EQ_INT(ST.pending_errors, 1);
+	CHECK_EQ_INT(ST.pending_txs, 6);
+	CHECK_EQ_INT(ST.heads, 1);
+
+	/* A null pending block: the pool, read whole this time. */
+	PD.mode = PD_NULL;
+	PD.pool_fails = false;
+	json_object_del(json_object_get(json_object_get(PD.pool, "pending"),
+					"0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc"), "1");
+	fs_close();
+	CHECK(events(10, 3000));
+	run_until(never, 30);
+	stats();
+	CHECK_EQ_INT(nR, 10);
+	CHECK_EQ_INT(ST.pending_reads, 4);
+	CHECK_EQ_INT(ST.pending_pool, 3);
+	CHECK_EQ_INT(ST.pending_txs, 9);
+	CHECK_EQ_INT(ST.pending_over, 1);
+	CHECK_EQ_INT(ST.malformed, 1);
+	printf("    4 connections: %llu pending reads, %llu of them txpool_content, %llu "
+	       "transactions passed on, %llu over pending_max, %llu failed\n",
+	       (unsigned long long)ST.pending_reads, (unsigned long long)ST.pending_pool,
+	       (unsigned long long)ST.pending_txs, (unsigned long long)ST.pending_over,
+	       (unsigned long long)ST.pending_errors);
+out:
+	loop_timer_cancel(&pd_t);
+	for (int i = 0; i < PDQ; i++) {
+		if (PD.q[i].used)
+			json_decref(PD.q[i].req);
+		PD.q[i].used = false;
+	}
+	json_decref(PD.block_txs);
+	json_decref(PD.pool);
+	json_decref(PD.last_batch);
+	teardown();
+	rpc_free(rpc);
+}
+
 int main(void)
 {
 	int p = 0;
@@ -1032,6 +1309,7 @@ int main(void)
 	RUN(test_bad_frames);
 	RUN(test_hash_fallback);
 	RUN(test_catchup);
+	RUN(test_pending_read);
 	loop_timer_cancel(&wd_t);
 	loop_timer_cancel(&poll_t);
 	loop_destroy(L);

@@ -16,13 +16,21 @@
  * temporary directory.  The attacker (dev account 3) sends the drain
  * emergencyWithdraw(token, attacker).
  *
+ *  first bid: before any head (keeper has seen no block when it trips),
+ *            an eip1559 action bids on the latest block keeper read at
+ *            start: max_fee - priority_fee is exactly 2 x the next base
+ *            fee computed from that block, far below the 1000 gwei cap
+ *            (which was the bid before keeper read a market at start);
+ *            one block: the pause first, the drain after it, reverted;
  *  basic:    keeper logs "sent" (its hash and nonce); SIGKILL at once,
  *            before any block.  The state file on disk names that hash
  *            and nonce; the node holds it (pending nonce + 1), no receipt.
  *            Restarted, keeper logs "resumed" with that hash, logs no
- *            "sent", and the guardian's pending nonce does not move; a
- *            second drain is then a trip that finds the action in flight
- *            (one in flight per action).  One block: the pause with that
+ *            "sent", and the guardian's pending nonce does not move; the
+ *            first drain, still pending, is read from the node's pool at
+ *            the restart and is a trip that finds the action in flight
+ *            (one in flight per action), and so is a second drain sent
+ *            after the restart.  One block: the pause with that
  *            hash at index 0, status 1, both drains after it, reverted;
  *            keeper logs "mined" with the hash; the nonce moved by exactly
  *            one, one Paused event, the vault keeps its 5 ether.  SIGTERM:
@@ -53,6 +61,18 @@
  *            process sent, and exactly one pause lands per trip.  (The one
  *            save of a trip precedes its broadcast, so a kill after "sent"
  *            cannot cut it; a save cut short is test_state's SIGKILL test.)
+ *  cooldown: a trigger with cooldown_ms = 60000 (its own state file)
+ *            trips, its pause is mined; SIGTERM; the state file lists the
+ *            trip's time.  The vault is unpaused and keeper restarted: it
+ *            logs the trigger's last trip and the end of its cooldown, and
+ *            the same drain again, seconds later, is over the threshold
+ *            but suppressed (logged), no trip, nothing sent, the
+ *            guardian's nonce unchanged;
+ *  pending at start: keeper is killed (SIGKILL) before any attack; the
+ *            drain is sent while it is down; restarted, keeper reads it
+ *            from the node's pending pool (newPendingTransactions would
+ *            never announce it), trips, outbids it, and its pause is mined
+ *            before the drain in the next block: one pause, one send.
  * Every round prints its hashes and nonces.  Bounded by an alarm; anvil
  * and keeper are killed at exit, on a fatal signal and on the alarm.
  */
@@ -66,6 +86,7 @@
 #include "keeper/kerr.h"
 #include "keeper/state.h"
 #include "signer/u256.h"
+#include "strategies/gas.h"
 #define RNG_SEED 0x6b696c6c2d6e696eULL
 #include "tests/rng.h"
 #include "tests/e2e.h"
@@ -77,6 +98,7 @@
 #define DELAY_ROUNDS 5
 
 static const char *key_path, *cfg_path, *esc_cfg_path, *state_path;
+static const char *first_cfg_path, *cool_cfg_path, *cool_state_path;
 
 /* The first process's log, kept: the second one's spawn truncates the file. */
 static char log1[1 << 16];
@@ -100,37 +122,6 @@ static bool vault_paused(void)
 static uint64_t guardian_nonce(const char *block)
 {
 	return cast_nonce(ACCT1, block);
-}
-
-typedef struct {
-	bool found;
-	uint64_t status, index, block;
-} receipt_t;
-
-static uint64_t hex_member(json_t *j, const char *k)
-{
-	const char *v = json_string_value(json_object_get(j, k));
-
-	return v ? strtoull(v, NULL, 16) : UINT64_MAX;
-}
-
-static receipt_t receipt(const char *hash)
-{
-	static char o[65536];
-	receipt_t r = { 0 };
-	json_t *j;
-
-	if (cast(o, sizeof o, "rpc eth_getTransactionReceipt %s", hash) ||
-	    !(j = json_loads(o, 0, NULL)))
-		return r;
-	if (json_is_object(j)) {
-		r.found = true;
-		r.status = hex_member(j, "status");
-		r.index = hex_member(j, "transactionIndex");
-		r.block = hex_member(j, "blockNumber");
-	}
-	json_decref(j);
-	return r;
 }
 
 /* Paused events of the vault from block `from` on; -1 on error. */
@@ -232,10 +223,11 @@ static st_view_t state_view(const char *hash, const char *prev)
 
 #define GWEI 1000000000ULL
 
-/* A config: the vault watched, the mempool trigger on its drain, pause()
- * with guard paused() bid for by the gas strategy `gas` (a gas group
- * entry named "g"), the state file. */
-static bool write_cfg(const char *path, const char *gas)
+/* A config: the vault watched, the mempool trigger on its drain (with
+ * cooldown_ms), pause() with guard paused() bid for by the gas strategy
+ * `gas` (a gas group entry named "g"), the state file state. */
+static bool write_cfg(const char *path, const char *gas, unsigned cooldown_ms,
+		      const char *state)
 {
 	char cfg[4096];
 
@@ -244,13 +236,13 @@ static bool write_cfg(const char *path, const char *gas)
 		 "signer = { key_file = \"%s\"; };\n"
 		 "watch = ( { name = \"vault\"; address = \"" VAULT "\"; tokens = [ \"" TOKEN "\" ]; } );\n"
 		 "triggers = ( { name = \"drain\"; kind = \"mempool\"; watch = \"vault\"; simulate = true;\n"
-		 "    threshold_pct = 10; cooldown_ms = 0; action = \"pause-vault\"; } );\n"
+		 "    threshold_pct = 10; cooldown_ms = %u; action = \"pause-vault\"; } );\n"
 		 "actions = ( { name = \"pause-vault\"; to = \"" VAULT "\"; call = \"pause()\";\n"
 		 "    guard = \"paused()\"; gas_limit = 100000; gas = \"g\"; } );\n"
 		 "gas = ( { name = \"g\"; %s } );\n"
 		 "log = { level = \"info\"; format = \"text\"; };\n"
 		 "state_file = \"%s\";\n",
-		 anvil_port, rpc_url, key_path, gas, state_path);
+		 anvil_port, rpc_url, key_path, cooldown_ms, gas, state);
 	return write_mode(path, cfg, 0644);
 }
 
@@ -436,15 +428,22 @@ static void crash_round(const char *tag, unsigned delay_us, bool second_drain)
 	CHECK(strstr(line, " versions=1") != NULL);
 	CHECK_EQ_INT(count_in_log("resumed action="), 1);
 	if (second_drain) {
-		/* the first drain, pending all along, is not seen again (the
-		 * node notifies new transactions); a second one is a new trip,
-		 * and the action is in flight */
-		settle();
-		CHECK_EQ_INT(count_in_log("kind=mempool"), 0);
-		CHECK(send_drain(drain2, prio, max, an + 1));
+		char tx[80];
+
+		/* the first drain, pending all along, is read from the node's
+		 * pool at the restart: a trip, and the action is in flight */
 		CHECK_MSG(wait_log("trip of drain: action pause-vault already in flight", 1, 10000),
+			  "the first drain, pending at the restart: no busy trip:\n%s", logbuf);
+		CHECK(log_line("kind=mempool", 0, line, sizeof line));
+		CHECK(field(line, "tx", tx, sizeof tx) && !strcasecmp(tx, drain));
+		CHECK(count_in_log("transactions pending at connect (eth_getBlockByNumber "
+				   "pending)") == 1);
+		/* a second one is a new trip, and the action is in flight */
+		settle();
+		CHECK(send_drain(drain2, prio, max, an + 1));
+		CHECK_MSG(wait_log("trip of drain: action pause-vault already in flight", 2, 10000),
 			  "the second drain: no busy trip:\n%s", logbuf);
-		CHECK_EQ_INT(count_in_log("kind=mempool"), 1);
+		CHECK_EQ_INT(count_in_log("kind=mempool"), 2);
 	}
 	CHECK_EQ_INT(count_in_log("sent action="), 0);
 	CHECK_EQ_INT(guardian_nonce("pending"), n0 + 1);
@@ -478,7 +477,8 @@ static void crash_round(const char *tag, unsigned delay_us, bool second_drain)
 	       "; state names it; resumed it%s; block %" PRIu64 ": pause at %" PRIu64
 	       " (status 1), drain at %" PRIu64 " (status 0); nonce %" PRIu64 " -> %" PRIu64
 	       "; 1 Paused\n", tag, (long long)(t_kill - t_seen), hash, nonce,
-	       second_drain ? ", a second drain found it in flight" : "", rp.block, rp.index,
+	       second_drain ? ", the drain pending at the restart and a second one found it in "
+	       "flight" : "", rp.block, rp.index,
 	       rd.index, n0, guardian_nonce("latest"));
 }
 
@@ -654,9 +654,275 @@ static void test_escalate_first_bid(void)
 	escalate_round("escalate, first bid mined", true);
 }
 
+/* ---- restart and start-up */
+
+/* The latest block's base fee, gas used and gas limit. */
+static bool latest_block(u256_t *base, uint64_t *used, uint64_t *limit, uint64_t *number)
+{
+	static char o[65536];
+	json_t *j;
+	bool ok;
+
+	if (cast(o, sizeof o, "rpc eth_getBlockByNumber latest false") ||
+	    !(j = json_loads(o, 0, NULL)))
+		return false;
+	*used = hex_member(j, "gasUsed");
+	*limit = hex_member(j, "gasLimit");
+	*number = hex_member(j, "number");
+	ok = json_string_value(json_object_get(j, "baseFeePerGas")) &&
+	     u256_from_hex(base, json_string_value(json_object_get(j, "baseFeePerGas")),
+			   strlen(json_string_value(json_object_get(j, "baseFeePerGas")))) == KERR_OK &&
+	     *used != UINT64_MAX && *limit != UINT64_MAX && *number != UINT64_MAX;
+	json_decref(j);
+	return ok;
+}
+
+/* A decimal field of a log line as a u256 (fees exceed nothing here, but
+ * the cap is checked exactly). */
+static bool dec_field(const char *line, const char *key, u256_t *out)
+{
+	char v[U256_DEC_MAX];
+
+	return field(line, key, v, sizeof v) && u256_from_dec(out, v, strlen(v)) == KERR_OK;
+}
+
+/*
+ * Gap 2: keeper trips before it has seen any head (only this test mines,
+ * and it mines after the send).  The eip1559 bid is priced on the latest
+ * block read at start: max_fee = 2 x its next base fee + the priority fee
+ * (at least the 50 gwei floor), not the 1000 gwei cap.
+ */
+static void test_first_bid(void)
+{
+	char drain[67], line[2048], hash[67], ts[U256_DEC_MAX], tn[U256_DEC_MAX];
+	u256_t base, next, two_next, mf, pf, cap, diff;
+	uint64_t used = 0, limit = 0, number = 0, n0, nonce = 0, from, an;
+	receipt_t rp, rd;
+
+	if (vault_paused())
+		CHECK(set_paused(false));
+	n0 = guardian_nonce("latest");
+	from = block_number() + 1;
+	CHECK(latest_block(&base, &used, &limit, &number));
+	CHECK_OK(gas_next_base_fee(&base, used, limit, &next));
+	CHECK_OK(u256_add(&two_next, &next, &next));
+	if (!start(first_cfg_path, false))
+		return;
+	CHECK_MSG(wait_log("market at start: block", 1, 8000), "no market read:\n%s", logbuf);
+	CHECK(log_line("market at start: block", 0, line, sizeof line));
+	snprintf(ts, sizeof ts, "block %" PRIu64 ",", number);
+	CHECK_MSG(strstr(line, ts) != NULL, "want %s in: %s", ts, line);
+	settle();
+	CHECK((an = cast_nonce(ACCT3, "latest")) != UINT64_MAX);
+	CHECK(send_drain(drain, GWEI, 10 * GWEI, an));
+	if (!wait_log("sent action=pause-vault", 1, 10000)) {
+		CHECK_MSG(0, "first bid: no send:\n%s", logbuf);
+		abandon();
+		return;
+	}
+	/* no block came between the start and the send */
+	CHECK_EQ_INT(block_number(), from - 1);
+	CHECK(log_line("sent action=pause-vault", 0, line, sizeof line));
+	CHECK(hash_nonce(line, hash, &nonce));
+	CHECK_EQ_INT(nonce, n0);
+	CHECK(dec_field(line, "max_fee", &mf) && dec_field(line, "priority_fee", &pf));
+	u256_from_u64(&cap, CAP_GWEI * GWEI);
+	CHECK_MSG(u256_cmp(&mf, &cap) < 0, "the first bid is the cap: %s", line);
+	CHECK_OK(u256_sub(&diff, &mf, &pf));
+	u256_to_dec(&diff, ts, sizeof ts);
+	u256_to_dec(&two_next, tn, sizeof tn);
+	CHECK_MSG(u256_cmp(&diff, &two_next) == 0, "max_fee - priority_fee %s, want 2 x next "
+		  "base fee %s", ts, tn);
+	CHECK(evm_mine());
+	CHECK_MSG(wait_log("mined action=pause-vault", 1, 10000), "first bid: not mined:\n%s",
+		  logbuf);
+	rp = receipt(hash);
+	rd = receipt(drain);
+	CHECK(rp.found && rp.status == 1 && rp.block == from && rp.index == 0);
+	CHECK(rd.found && rd.status == 0 && rd.block == from && rd.index > rp.index);
+	CHECK_EQ_INT(paused_events(from), 1);
+	CHECK_EQ_INT(keeper_stop(line, sizeof line), 0);
+	u256_to_dec(&base, ts, sizeof ts);
+	u256_to_dec(&mf, tn, sizeof tn);
+	printf("    first bid before any head: block %" PRIu64 " read at start (base fee %s wei), "
+	       "max_fee %s wei = 2 x next base fee + priority, cap %d gwei; pause mined at "
+	       "index %" PRIu64 " of block %" PRIu64 ", drain reverted\n", number, ts, tn,
+	       CAP_GWEI, rp.index, rp.block);
+}
+
+/* The state file's last_trip_ms of trigger "drain" (cool_state_path); -1
+ * when there is none. */
+static int64_t cool_last_trip(void)
+{
+	static char buf[1 << 20];
+	size_t len = read_file_into(cool_state_path, buf, sizeof buf);
+	int64_t v = -1;
+	char *start;
+	json_t *j, *c;
+	size_t i;
+
+	while (len && buf[len - 1] != '\n')
+		buf[--len] = 0;
+	if (!len)
+		return -1;
+	buf[len - 1] = 0;
+	start = strrchr(buf, '\n');
+	if (!(j = json_loads(start ? start + 1 : buf, 0, NULL)))
+		return -1;
+	json_array_foreach(json_object_get(j, "cooldowns"), i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "trigger")) ?
+			    json_string_value(json_object_get(c, "trigger")) : "", "drain"))
+			v = (int64_t)json_integer_value(json_object_get(c, "last_trip_ms"));
+	json_decref(j);
+	return v;
+}
+
+/*
+ * Gap 1: a trigger's cooldown survives a restart.  cooldown_ms = 60000:
+ * the trip, its pause mined; SIGTERM; the vault unpaused and keeper
+ * restarted; the same drain seconds later is suppressed, nothing sent.
+ */
+static void test_cooldown(void)
+{
+	char drain[67], drain2[67], line[2048], summary[2048], t1[64], want[128];
+	uint64_t n0, from, an;
+	int64_t last, t_trip;
+	receipt_t rp;
+
+	if (vault_paused())
+		CHECK(set_paused(false));
+	n0 = guardian_nonce("latest");
+	from = block_number() + 1;
+	if (!start(cool_cfg_path, false))
+		return;
+	settle();
+	CHECK((an = cast_nonce(ACCT3, "latest")) != UINT64_MAX);
+	CHECK(send_drain(drain, 2 * GWEI, 20 * GWEI, an));
+	if (!wait_log("sent action=pause-vault", 1, 10000)) {
+		CHECK_MSG(0, "cooldown: no send:\n%s", logbuf);
+		abandon();
+		return;
+	}
+	t_trip = mono_ms();
+	CHECK(log_line("kind=mempool", 0, line, sizeof line));
+	CHECK(field(line, "time", t1, sizeof t1));
+	CHECK(evm_mine());
+	CHECK_MSG(wait_log("mined action=pause-vault", 1, 10000), "cooldown: not mined:\n%s",
+		  logbuf);
+	CHECK(log_line("mined action=pause-vault", 0, line, sizeof line));
+	CHECK(field(line, "hash", want, sizeof want));
+	rp = receipt(want);
+	CHECK(rp.found && rp.status == 1 && rp.block == from);
+	CHECK(receipt(drain).status == 0);
+	CHECK(vault_paused());
+	CHECK_EQ_INT(keeper_stop(summary, sizeof summary), 0);
+	CHECK(strstr(summary, " 1 sent,") != NULL && strstr(summary, " 1 mined,") != NULL);
+	CHECK((last = cool_last_trip()) > 0);
+	CHECK_EQ_INT(guardian_nonce("latest"), n0 + 1);
+
+	/* The attack again, the vault open again, keeper restarted. */
+	CHECK(set_paused(false));
+	if (!start(cool_cfg_path, false))
+		return;
+	snprintf(want, sizeof want, "trigger drain: last tripped at %s (state file): "
+		 "cooldown_ms 60000", t1);
+	CHECK_MSG(count_in_log(want) == 1, "want \"%s\" in:\n%s", want, logbuf);
+	settle();
+	CHECK(send_drain(drain2, 2 * GWEI, 20 * GWEI, an + 1));
+	CHECK_MSG(wait_log("is over the threshold but inside the cooldown", 1, 10000),
+		  "the drain after the restart: not suppressed:\n%s", logbuf);
+	CHECK(log_line("is over the threshold but inside the cooldown", 0, line, sizeof line));
+	CHECK_MSG(strstr(line, drain2) != NULL, "not %s: %s", drain2, line);
+	CHECK_EQ_INT(count_in_log("kind=mempool"), 0);
+	CHECK_EQ_INT(count_in_log("sent action="), 0);
+	CHECK_EQ_INT(guardian_nonce("pending"), n0 + 1);
+	CHECK_EQ_INT(guardian_nonce("latest"), n0 + 1);
+	CHECK_MSG(mono_ms() - t_trip < 60000, "the test took longer than the cooldown");
+	CHECK_EQ_INT(keeper_stop(summary, sizeof summary), 0);
+	CHECK(strstr(summary, " 0 trips;") != NULL && strstr(summary, " 0 sent,") != NULL);
+	/* The drain must not run: paused again, it reverts in the next block. */
+	CHECK(set_paused(true));
+	CHECK(evm_mine());
+	CHECK(receipt(drain2).found && receipt(drain2).status == 0);
+	CHECK_EQ_INT(guardian_nonce("latest"), n0 + 1);
+	{
+		char bal[128];
+
+		CHECK(cast_balance(VAULT, bal, sizeof bal) && !strcmp(bal, VAULT_WEI));
+	}
+	printf("    cooldown: trip at %s (state: last_trip_ms %" PRId64 "), pause in block %"
+	       PRIu64 "; restarted, the same drain %lld ms after the trip: suppressed, 0 trips, "
+	       "0 sent, nonce %" PRIu64 " -> %" PRIu64 "\n", t1, last, rp.block,
+	       (long long)(mono_ms() - t_trip), n0 + 1, guardian_nonce("latest"));
+}
+
+/*
+ * Gap 3: keeper is down (SIGKILL before any trip) when the drain is sent;
+ * restarted, it reads the drain from the node's pool, trips, outbids it,
+ * and its pause is mined before the drain.
+ */
+static void test_pending_at_start(void)
+{
+	char drain[67], line[2048], summary[2048], hash[67], tx[80], bal[128];
+	uint64_t n0, nonce = 0, from, an, prio, max;
+	u256_t mf, pf, dmax, dprio;
+	receipt_t rp, rd;
+
+	if (vault_paused())
+		CHECK(set_paused(false));
+	n0 = guardian_nonce("latest");
+	from = block_number() + 1;
+	if (!start(cfg_path, false))
+		return;
+	kill9();
+	CHECK_EQ_INT(count_in(log1, "kind=mempool"), 0);
+	prio = (1 + rnd() % 300) * GWEI;
+	max = prio + (1 + rnd() % 200) * GWEI;
+	CHECK((an = cast_nonce(ACCT3, "latest")) != UINT64_MAX);
+	CHECK(send_drain(drain, prio, max, an));
+	CHECK_EQ_INT(cast_nonce(ACCT3, "pending"), an + 1);
+	if (!start(cfg_path, false))
+		return;
+	if (!wait_log("sent action=pause-vault", 1, 10000)) {
+		CHECK_MSG(0, "pending at start: no send:\n%s", logbuf);
+		abandon();
+		return;
+	}
+	CHECK(count_in_log("transactions pending at connect (eth_getBlockByNumber pending)") == 1);
+	CHECK(log_line("kind=mempool", 0, line, sizeof line));
+	CHECK(field(line, "tx", tx, sizeof tx) && !strcasecmp(tx, drain));
+	CHECK(log_line("sent action=pause-vault", 0, line, sizeof line));
+	CHECK(hash_nonce(line, hash, &nonce));
+	CHECK_EQ_INT(nonce, n0);
+	/* outbid: strictly above the drain on both fees */
+	u256_from_u64(&dmax, max);
+	u256_from_u64(&dprio, prio);
+	CHECK(dec_field(line, "max_fee", &mf) && dec_field(line, "priority_fee", &pf));
+	CHECK(u256_cmp(&mf, &dmax) > 0 && u256_cmp(&pf, &dprio) > 0);
+	CHECK_EQ_INT(block_number(), from - 1);
+	CHECK(evm_mine());
+	CHECK_MSG(wait_log("mined action=pause-vault", 1, 10000), "pending at start: not "
+		  "mined:\n%s", logbuf);
+	rp = receipt(hash);
+	rd = receipt(drain);
+	CHECK(rp.found && rp.status == 1 && rp.block == from && rp.index == 0);
+	CHECK(rd.found && rd.status == 0 && rd.block == from && rd.index > rp.index);
+	CHECK_EQ_INT(paused_events(from), 1);
+	CHECK_EQ_INT(guardian_nonce("latest"), n0 + 1);
+	CHECK(cast_balance(VAULT, bal, sizeof bal) && !strcmp(bal, VAULT_WEI));
+	CHECK_EQ_INT(count_in_log("kind=mempool"), 1);
+	CHECK_EQ_INT(count_in_log("sent action="), 1);
+	CHECK_EQ_INT(keeper_stop(summary, sizeof summary), 0);
+	CHECK(strstr(summary, " 1 sent,") != NULL && strstr(summary, " 1 mined,") != NULL);
+	printf("    pending at start: drain %s sent while keeper was down (SIGKILL); "
+	       "restarted, read from the pool, tripped; pause %s (nonce %" PRIu64 ") at index "
+	       "%" PRIu64 " of block %" PRIu64 ", drain at %" PRIu64 " (status 0); 1 Paused\n",
+	       drain, hash, nonce, rp.index, rp.block, rd.index);
+}
+
 int main(int argc, char **argv)
 {
-	char gas[128], esc[128];
+	char gas[128], esc[128], first[160];
 
 	(void)argc;
 	if (!keeper_test_begin("test_run_crash_anvil", 120, argv[0], "run-crash", NULL))
@@ -666,6 +932,10 @@ int main(int argc, char **argv)
 	esc_cfg_path = tmp_file("escalate.cfg");
 	state_path = tmp_file("keeper.state");
 	tmp_file("keeper.state.tmp");   /* the state's atomic replacement */
+	first_cfg_path = tmp_file("first.cfg");
+	cool_cfg_path = tmp_file("cooldown.cfg");
+	cool_state_path = tmp_file("cooldown.state");
+	tmp_file("cooldown.state.tmp");
 	if (!write_mode(key_path, K1 "\n", 0600))
 		return setup_failed("key file");
 	if (anvil_up(NULL) <= 0)
@@ -677,13 +947,22 @@ int main(int argc, char **argv)
 	snprintf(gas, sizeof gas, "strategy = \"outbid\"; max_fee_gwei = %d;", CAP_GWEI);
 	snprintf(esc, sizeof esc, "strategy = \"escalate\"; max_fee_gwei = %d; bump_pct = 150;",
 		 CAP_GWEI);
-	if (!write_cfg(cfg_path, gas) || !write_cfg(esc_cfg_path, esc))
+	/* the first bid: a floor far above the drain's tip, so that the pause
+	 * goes first whatever anvil orders by */
+	snprintf(first, sizeof first, "strategy = \"eip1559\"; max_fee_gwei = %d; "
+		 "priority_fee_gwei = 50;", CAP_GWEI);
+	if (!write_cfg(cfg_path, gas, 0, state_path) || !write_cfg(esc_cfg_path, esc, 0, state_path) ||
+	    !write_cfg(first_cfg_path, first, 0, state_path) ||
+	    !write_cfg(cool_cfg_path, gas, 60000, cool_state_path))
 		return setup_failed("configs");
 	printf("    Vault at %s with 5 ether and 777 tokens, guardian %s (keeper); automine off\n",
 	       VAULT, ACCT1);
+	RUN(test_first_bid);
 	RUN(test_basic);
 	RUN(test_escalate);
 	RUN(test_escalate_first_bid);
 	RUN(test_delays);
+	RUN(test_cooldown);
+	RUN(test_pending_at_start);
 	return e2e_done();
 }

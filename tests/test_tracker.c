@@ -94,9 +94,11 @@ static struct {
 	size_t nsent;
 	size_t state_checked, state_missing;
 	size_t calls[16];        /* by method below */
+	uint64_t header_wei;     /* the latest block's base fee; 0: the node
+				    answers eth_getBlockByNumber with null */
 } C;
 
-enum { M_COUNT, M_BAL, M_CALL, M_SEND, M_RCPT, M_FEES, M_BLOCK, M_OTHER };
+enum { M_COUNT, M_BAL, M_CALL, M_SEND, M_RCPT, M_FEES, M_BLOCK, M_HEADER, M_OTHER };
 
 static int method_of(const char *m)
 {
@@ -107,6 +109,7 @@ static int method_of(const char *m)
 	if (!strcmp(m, "eth_getTransactionReceipt")) return M_RCPT;
 	if (!strcmp(m, "eth_feeHistory")) return M_FEES;
 	if (!strcmp(m, "eth_blockNumber")) return M_BLOCK;
+	if (!strcmp(m, "eth_getBlockByNumber")) return M_HEADER;
 	return M_OTHER;
 }
 
@@ -249,6 +252,13 @@ static void answer(const char *method, json_t *params, uint64_t id, char *out, s
 		break;
 	case M_BLOCK:
 		snprintf(res, sizeof res, "\"0x%" PRIx64 "\"", C.block);
+		break;
+	case M_HEADER:
+		/* gas used half the limit: the next base fee is this one */
+		if (C.header_wei)
+			snprintf(res, sizeof res, "{\"number\":\"0x%" PRIx64 "\",\"baseFeePerGas\":"
+				 "\"0x%" PRIx64 "\",\"gasUsed\":\"0xe4e1c0\",\"gasLimit\":"
+				 "\"0x1c9c380\",\"transactions\":[]}", C.block, C.header_wei);
 		break;
 	case M_RCPT: {
 		uint8_t h[32];
@@ -659,6 +669,99 @@ static void test_escalation(void)
 	      !memcmp(O[1].hash, C.sent[4].hash, 32));
 	CHECK_EQ_INT(C.state_missing, 0);
 out:
+	teardown();
+}
+
+static uint64_t fee_u64(const u256_t *v)
+{
+	uint64_t x = UINT64_MAX;
+
+	u256_to_u64(v, &x);
+	return x;
+}
+
+/*
+ * A trip before the first head: the start's round reads the latest block
+ * (and the fee history), so the first bid is escalate's quote on that
+ * market, 2 x 1 gwei + the 1 gwei reward, not the 5 gwei cap -- also for
+ * a trip made before that round's answers came.  A head that comes before
+ * the answer is newer and stays the market.  Without an answer the cap is
+ * today's bid.
+ */
+static void test_first_bid_market(void)
+{
+	config_trigger_t tr = trig_for("pause-esc");
+	detect_trip_t trip = a_trip();
+	event_head_t h;
+	tracker_stats_t s;
+
+	/* the trip at once after tracker_start, nothing answered yet */
+	reset_model();
+	C.header_wei = GWEI;
+	unlink(state_path);
+	CHECK_OK(rpc_new(&RPC, 1, &fake, fake_clock, NULL, NULL));
+	CHECK_OK(tracker_new(&T, CFG, SG, RPC, NULL, fake_clock, NULL, state_path, on_outcome,
+			     NULL, NULL));
+	if (!T)
+		return;
+	CHECK_OK(tracker_start(T));
+	CHECK_OK(tracker_trip(T, &tr, &trip));
+	deliver();
+	CHECK_EQ_INT(C.calls[M_HEADER], 1);
+	CHECK_EQ_INT(C.calls[M_FEES], 1);
+	CHECK_EQ_INT(C.nsent, 1);
+	if (C.nsent == 1) {
+		CHECK_EQ_INT(fee_u64(&C.sent[0].f.max_fee), 3 * GWEI);
+		CHECK_EQ_INT(fee_u64(&C.sent[0].f.priority_fee), GWEI);
+		printf("    before any head: first bid max_fee %.4f gwei, priority %.4f gwei "
+		       "(latest block's base fee 1 gwei; cap 5 gwei)\n",
+		       (double)fee_u64(&C.sent[0].f.max_fee) / GWEI,
+		       (double)fee_u64(&C.sent[0].f.priority_fee) / GWEI);
+	}
+	CHECK(nO == 0);
+	teardown();
+
+	/* a head (1.5 gwei) before the start's answers: it is the market */
+	reset_model();
+	C.header_wei = GWEI;
+	unlink(state_path);
+	CHECK_OK(rpc_new(&RPC, 1, &fake, fake_clock, NULL, NULL));
+	CHECK_OK(tracker_new(&T, CFG, SG, RPC, NULL, fake_clock, NULL, state_path, on_outcome,
+			     NULL, NULL));
+	if (!T)
+		return;
+	CHECK_OK(tracker_start(T));
+	memset(&h, 0, sizeof h);
+	h.number = C.block + 1;
+	h.has_base_fee = true;
+	u256_from_u64(&h.base_fee, 3 * GWEI / 2);
+	h.has_gas = true;
+	h.gas_limit = 30000000;
+	h.gas_used = 15000000;
+	tracker_head(T, &h);
+	deliver();
+	CHECK_OK(tracker_trip(T, &tr, &trip));
+	deliver();
+	CHECK_EQ_INT(C.nsent, 1);
+	if (C.nsent == 1)
+		CHECK_EQ_INT(fee_u64(&C.sent[0].f.max_fee), 4 * GWEI);
+	teardown();
+
+	/* the node answers null: the cap, as before, and an rpc error */
+	reset_model();
+	if (!setup(true, true, NULL))
+		return;
+	CHECK_EQ_INT(C.calls[M_HEADER], 1);
+	CHECK_OK(tracker_trip(T, &tr, &trip));
+	deliver();
+	CHECK_EQ_INT(C.nsent, 1);
+	if (C.nsent == 1)
+		CHECK_EQ_INT(fee_u64(&C.sent[0].f.max_fee), 5 * GWEI);
+	tracker_stats(T, &s);
+	CHECK(s.rpc_errors >= 1);
+	/* ... until a head: no second read of the latest block */
+	head();
+	CHECK_EQ_INT(C.calls[M_HEADER], 1);
 	teardown();
 }
 
@@ -1451,6 +1554,7 @@ int main(void)
 	RUN(test_guard_stops);
 	RUN(test_one_in_flight);
 	RUN(test_escalation);
+	RUN(test_first_bid_market);
 	RUN(test_nonce_too_low);
 	RUN(test_dropped);
 	RUN(test_refused_retry);
